@@ -1,0 +1,84 @@
+"""eolab: the Hopsworks experience for Earth-observation deep learning, inside JupyterLab.
+
+import eolab
+project = eolab.connect(project="ExtremeEarth", engine="python", create=True)
+datasets = project.get_dataset_api()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from eolab import errors
+from eolab.projects import Project
+from eolab.workspace import Workspace
+
+__version__ = "0.1.0"
+
+_current: Project | None = None
+
+
+def connect(
+    project: str | None = None,
+    engine: str | None = None,
+    create: bool = False,
+    home: str | Path | None = None,
+    user: str | None = None,
+    api_key: str | None = None,
+    description: str = "",
+) -> Project:
+    """Open the workspace (created on first use) and the project, and make it current.
+
+    ``project`` defaults to ``EOLAB_PROJECT``; ``create=True`` creates it when missing;
+    ``engine`` ("python" or "spark") is chosen per connection.
+    """
+    overrides: dict[str, Any] = {"engine": engine} if engine else {}
+    workspace = Workspace.open(home, user=user, api_key=api_key, **overrides)
+    name = project or workspace.settings.project
+    if not name:
+        raise errors.InvalidInput("connect() needs a project name (or EOLAB_PROJECT)")
+    try:
+        handle = workspace.get_project(name)
+    except errors.NotFound:
+        if not create:
+            raise
+        handle = workspace.create_project(name, description)
+    handle.engine = workspace.settings.engine
+    set_current_project(handle)
+    return handle
+
+
+def set_current_project(project: Project | None) -> None:
+    """Bind the facades (experiment, models, serving) to ``project``."""
+    global _current
+    _current = project
+
+
+def current_project() -> Project:
+    """The project set by connect(), ``%eo project`` or ``EOLAB_PROJECT``."""
+    if _current is None:
+        return connect()
+    return _current
+
+
+def workspace(home: str | Path | None = None, user: str | None = None) -> Workspace:
+    """The workspace itself, for what lies above projects (users, tag schemas, search)."""
+    return Workspace.open(home, user=user)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from eolab.server.app import EolabApp
+
+    return [{"module": "eolab.server.app", "app": EolabApp}]
+
+
+__all__ = [
+    "Project",
+    "Workspace",
+    "connect",
+    "current_project",
+    "errors",
+    "set_current_project",
+    "workspace",
+]

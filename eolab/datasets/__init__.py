@@ -1,0 +1,1 @@
+"""Project datasets: files, chunked uploads, previews, tag schemas and tags."""
