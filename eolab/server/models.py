@@ -1,0 +1,248 @@
+"""Typed request and response bodies of the REST API (pydantic), mirrored by labextension's api.ts.
+
+Responses are built from the SDK's dataclasses (``from_attributes``); the ORM never leaks here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+
+class Role(StrEnum):
+    data_owner = "data_owner"
+    data_scientist = "data_scientist"
+
+
+class SearchScope(StrEnum):
+    everything = "everything"
+    projects = "projects"
+    datasets = "datasets"
+    featurestore = "featurestore"
+
+
+class ErrorBody(Model):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(Model):
+    error: ErrorBody
+
+
+# ---- users and keys -----------------------------------------------------------------------
+
+
+class CreateUser(Model):
+    name: str
+    email: str = ""
+    admin: bool = False
+
+
+class DescribeUser(Model):
+    name: str
+    email: str
+    is_admin: bool
+    created_at: datetime
+
+
+class ListUsersResponse(Model):
+    users: list[DescribeUser]
+
+
+class CreateApiKey(Model):
+    name: str
+    scopes: list[str] = Field(min_length=1)
+    expires_in_days: float | None = None
+    project: str | None = None
+
+
+class DescribeApiKey(Model):
+    name: str
+    prefix: str
+    user: str
+    project: str | None
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+    last_used_at: datetime | None
+
+
+class CreateApiKeyResponse(Model):
+    key: str = Field(description="the secret: shown once, stored only hashed")
+    info: DescribeApiKey
+
+
+class ListApiKeysResponse(Model):
+    api_keys: list[DescribeApiKey]
+
+
+# ---- projects -----------------------------------------------------------------------------
+
+
+class CreateProject(Model):
+    name: str
+    description: str = ""
+
+
+class DescribeMember(Model):
+    user: str
+    role: Role
+    added_at: datetime
+
+
+class DescribeProject(Model):
+    name: str
+    description: str
+    owner: str
+    created_at: datetime
+    role: Role | None
+    members: list[DescribeMember]
+
+
+class ListProjectsResponse(Model):
+    projects: list[DescribeProject]
+
+
+class AddMember(Model):
+    user: str
+    role: Role = Role.data_scientist
+
+
+class UpdateMember(Model):
+    role: Role
+
+
+# ---- datasets and files -------------------------------------------------------------------
+
+
+class CreateDataset(Model):
+    name: str
+    description: str = ""
+    searchable: bool = True
+
+
+class DescribeDataset(Model):
+    name: str
+    description: str
+    searchable: bool
+    created_by: str
+    created_at: datetime
+
+
+class ListDatasetsResponse(Model):
+    datasets: list[DescribeDataset]
+
+
+class DescribeFile(Model):
+    name: str
+    path: str
+    is_dir: bool
+    size: int
+    modified: datetime
+
+
+class ListFilesResponse(Model):
+    path: str
+    files: list[DescribeFile]
+
+
+class FileOp(StrEnum):
+    mkdir = "mkdir"
+    move = "move"
+    copy = "copy"
+
+
+class FileOperation(Model):
+    op: FileOp
+    to: str | None = Field(None, description="destination path (dataset/...) for move and copy")
+    overwrite: bool = False
+
+
+class PreviewResponse(Model):
+    model_config = ConfigDict(extra="allow")
+    path: str
+    kind: str
+    size: int
+
+
+class DescribeUpload(Model):
+    upload_id: str
+    dest: str
+    total_chunks: int
+    received: list[int]
+    complete: bool
+    file: DescribeFile | None = None
+
+
+# ---- tags ---------------------------------------------------------------------------------
+
+
+class CreateTagSchema(Model):
+    name: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    description: str = ""
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class DescribeTagSchema(Model):
+    name: str
+    description: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    created_at: datetime
+    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+
+
+class ListTagSchemasResponse(Model):
+    tag_schemas: list[DescribeTagSchema]
+
+
+class SetTag(Model):
+    schema_: str = Field(alias="schema")
+    value: Any
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class TagsResponse(Model):
+    path: str
+    tags: dict[str, Any]
+
+
+# ---- search -------------------------------------------------------------------------------
+
+
+class DescribeHighlight(Model):
+    field: str
+    text: str
+    spans: list[tuple[int, int]]
+
+
+class DescribeSearchHit(Model):
+    kind: str
+    ref: str
+    project: str | None
+    name: str
+    description: str
+    highlights: list[DescribeHighlight]
+
+
+class SearchResponse(Model):
+    term: str
+    scope: SearchScope
+    total: int
+    hits: list[DescribeSearchHit]
+
+
+class WhoAmI(Model):
+    user: DescribeUser
+    scopes: list[str] | None
+    project: str | None = None

@@ -1,0 +1,207 @@
+"""The URL map of the REST API, with what each operation takes and returns.
+
+This table is the single source of both the tornado routes and the OpenAPI document, and a
+test checks that every handler method is documented here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from eolab.server import models as m
+from eolab.server.base import API_PREFIX, ApiHandler
+from eolab.server.handlers import datasets, platform, projects, search
+
+
+@dataclass(frozen=True)
+class Op:
+    summary: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: tuple[str, ...] = ()
+    content: str = "application/json"  # request body media type
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # e.g. /projects/{project}/datasets; {path} matches several segments
+    handler: type[ApiHandler]
+    ops: dict[str, Op] = field(default_factory=dict)
+    tag: str = "platform"
+
+    @property
+    def pattern(self) -> str:
+        regex = re.sub(r"/\{path\}", r"(?:/(?P<path>.*))?", self.template)
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
+        return API_PREFIX + regex + "/?"
+
+
+ROUTES: list[Route] = [
+    Route("/whoami", platform.WhoAmIResource, {"get": Op("The caller", response=m.WhoAmI)}),
+    Route(
+        "/users",
+        platform.UsersResource,
+        {
+            "get": Op("List users", response=m.ListUsersResponse),
+            "post": Op("Create a user (admin)", m.CreateUser, m.DescribeUser, 201),
+        },
+    ),
+    Route(
+        "/apikeys",
+        platform.ApiKeysResource,
+        {
+            "get": Op(
+                "The caller's API keys, or a project's (its data owner)",
+                response=m.ListApiKeysResponse,
+                query=("project",),
+            ),
+            "post": Op("Create an API key", m.CreateApiKey, m.CreateApiKeyResponse, 201),
+        },
+    ),
+    Route(
+        "/apikeys/{prefix}",
+        platform.ApiKeyResource,
+        {"delete": Op("Revoke an API key", response=m.DescribeApiKey)},
+    ),
+    Route(
+        "/tagschemas",
+        platform.TagSchemasResource,
+        {
+            "get": Op("List tag schemas", response=m.ListTagSchemasResponse),
+            "post": Op("Create a tag schema (admin)", m.CreateTagSchema, m.DescribeTagSchema, 201),
+        },
+        tag="tags",
+    ),
+    Route(
+        "/tagschemas/{name}",
+        platform.TagSchemaResource,
+        {"get": Op("Describe a tag schema", response=m.DescribeTagSchema)},
+        tag="tags",
+    ),
+    Route(
+        "/search",
+        search.SearchResource,
+        {
+            "get": Op(
+                "Search everything the caller may see",
+                response=m.SearchResponse,
+                query=("term", "scope", "project", "limit", "offset"),
+            )
+        },
+        tag="search",
+    ),
+    Route(
+        "/projects",
+        projects.ProjectsResource,
+        {
+            "get": Op("List the caller's projects", response=m.ListProjectsResponse),
+            "post": Op("Create a project", m.CreateProject, m.DescribeProject, 201),
+        },
+        tag="projects",
+    ),
+    Route(
+        "/projects/{project}",
+        projects.ProjectResource,
+        {
+            "get": Op("Describe a project", response=m.DescribeProject),
+            "delete": Op("Delete a project (data owner)", status=204, query=("confirm",)),
+        },
+        tag="projects",
+    ),
+    Route(
+        "/projects/{project}/members",
+        projects.MembersResource,
+        {
+            "get": Op("List members"),
+            "post": Op("Add a member (data owner)", m.AddMember, m.DescribeMember, 201),
+        },
+        tag="projects",
+    ),
+    Route(
+        "/projects/{project}/members/{user}",
+        projects.MemberResource,
+        {
+            "put": Op("Change a member's role", m.UpdateMember, m.DescribeMember),
+            "delete": Op("Remove a member", status=204),
+        },
+        tag="projects",
+    ),
+    Route(
+        "/projects/{project}/search",
+        search.SearchResource,
+        {
+            "get": Op(
+                "Search within one project",
+                response=m.SearchResponse,
+                query=("term", "scope", "limit", "offset"),
+            )
+        },
+        tag="search",
+    ),
+    Route(
+        "/projects/{project}/datasets",
+        datasets.DatasetsResource,
+        {
+            "get": Op("List datasets", response=m.ListDatasetsResponse),
+            "post": Op("Create a dataset", m.CreateDataset, m.DescribeDataset, 201),
+        },
+        tag="datasets",
+    ),
+    Route(
+        "/projects/{project}/datasets/{dataset}",
+        datasets.DatasetResource,
+        {
+            "get": Op("Describe a dataset", response=m.DescribeDataset),
+            "delete": Op("Delete a dataset and its files", status=204),
+        },
+        tag="datasets",
+    ),
+    Route(
+        "/projects/{project}/datasets/{dataset}/files/{path}",
+        datasets.FilesResource,
+        {
+            "get": Op(
+                "List a folder, download a file, or preview it (?preview=1)",
+                response=m.ListFilesResponse,
+                query=("preview", "lines"),
+            ),
+            "put": Op(
+                "Upload a file, whole or one chunk of a resumable upload",
+                response=m.DescribeUpload,
+                status=201,
+                query=(
+                    "upload_id",
+                    "chunk_index",
+                    "total_chunks",
+                    "total_size",
+                    "chunk_size",
+                    "overwrite",
+                ),
+                content="application/octet-stream",
+            ),
+            "post": Op("mkdir, move or copy", m.FileOperation, m.DescribeFile, 201),
+            "delete": Op("Remove a file or folder", status=204),
+        },
+        tag="datasets",
+    ),
+    Route(
+        "/projects/{project}/uploads/{upload_id}",
+        datasets.UploadResource,
+        {"get": Op("Which chunks of an upload arrived (to resume)", response=m.DescribeUpload)},
+        tag="datasets",
+    ),
+    Route(
+        "/projects/{project}/tags/{path}",
+        datasets.TagsResource,
+        {
+            "get": Op("Tags of a dataset or file", response=m.TagsResponse),
+            "put": Op("Add or replace a tag", m.SetTag, m.TagsResponse),
+            "delete": Op("Delete a tag", status=204, query=("schema",)),
+        },
+        tag="tags",
+    ),
+]
