@@ -193,7 +193,7 @@ def list_projects(workspace: Workspace) -> list[ProjectInfo]:
     """The projects the caller is a member of (every project for an admin)."""
     with workspace.tx(write=False) as s:
         query = select(ProjectRow).order_by(ProjectRow.name)
-        if not workspace.caller.is_admin:
+        if not workspace.caller.is_admin or workspace.caller.key_project_id is not None:
             query = query.where(ProjectRow.id.in_(visible_project_ids(s, workspace.caller)))
         return [_info(s, row, workspace.caller.user_id) for row in s.scalars(query)]
 

@@ -10,6 +10,7 @@ syntax (quotes, ``-``, ``*``, ``NEAR``, ``AND``...) is matched literally, never 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
 FIELDS = ("name", "description", "tags")
 MAX_LIMIT = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
+# How FTS5's unicode61 tokenizer cuts words: '_' separates, accents are folded.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # The FTS5 mirror of search_entries (created by catalog.migrations on SQLite).
 _FTS = table("search_fts", column("rowid"), column("rank"), column("search_fts"))
 
@@ -136,11 +139,16 @@ def fts_query(term: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words(term))
 
 
+def fold(word: str) -> str:
+    """Lower-case without accents, as the index compares words."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _spans(text_: str, terms: list[str]) -> list[tuple[int, int]]:
     spans = []
-    lowered = text_.lower()
-    for match in _WORD.finditer(lowered):
-        token = match.group()
+    for match in _TOKEN.finditer(text_):
+        token = fold(match.group())
         if any(token.startswith(t) for t in terms):
             spans.append((match.start(), match.end()))
     return spans
@@ -177,7 +185,7 @@ def search(
         proj = find_project(session, project)
         membership(session, caller, proj)
         visible = [proj.id]
-    terms = [w.lower() for w in words(term)]
+    terms = [fold(t) for t in _TOKEN.findall(term)]
     if not terms or not visible:
         return SearchResult(term, scope, 0, [])
     filters = [SearchEntry.project_id.in_(visible)]
@@ -199,7 +207,7 @@ def search(
     else:
         per_word = [
             or_(*(getattr(SearchEntry, f).ilike(f"%{w}%", escape="\\") for f in FIELDS))
-            for w in (re.sub(r"([%_\\])", r"\\\1", t) for t in terms)
+            for w in (re.sub(r"([%_\\])", r"\\\1", t.lower()) for t in words(term))
         ]
         base = base.where(*per_word, *filters)
         counted = select(func.count()).select_from(SearchEntry).where(*per_word, *filters)

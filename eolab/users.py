@@ -195,10 +195,10 @@ def list_api_keys(session: Session, caller: Caller, project: str | None = None) 
         query = query.where(ApiKey.project_id == proj.id)
         proj_name = proj.name
     keys = list(session.scalars(query))
-    return [_key_info(k, proj_name or _project_name(session, k.project_id)) for k in keys]
+    return [_key_info(k, proj_name or project_name(session, k.project_id)) for k in keys]
 
 
-def _project_name(session: Session, project_id: int | None) -> str | None:
+def project_name(session: Session, project_id: int | None) -> str | None:
     if project_id is None:
         return None
     project = session.get(Project, project_id)
@@ -214,4 +214,4 @@ def revoke_api_key(session: Session, caller: Caller, prefix: str) -> ApiKeyInfo:
         raise Forbidden("an API key is revoked by its user or by its project's data owner")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-    return _key_info(key, _project_name(session, key.project_id))
+    return _key_info(key, project_name(session, key.project_id))

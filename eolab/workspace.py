@@ -106,6 +106,13 @@ class Workspace:
         with self.tx(write=False) as s:
             return next(u for u in users.list_users(s) if u.name == self.caller.name)
 
+    def bound_project_name(self) -> str | None:
+        """The project an API key is bound to, if the caller came with such a key."""
+        if self.caller.key_project_id is None:
+            return None
+        with self.tx(write=False) as s:
+            return users.project_name(s, self.caller.key_project_id)
+
     def create_user(self, name: str, email: str = "", admin: bool = False) -> users.UserInfo:
         with self.tx() as s:
             return users.create_user(s, self.caller, name, email, admin)

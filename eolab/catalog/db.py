@@ -82,7 +82,10 @@ class Catalog:
 
     def _begin(self, write: bool):  # type: ignore[no-untyped-def]
         for attempt in range(self.retries + 1):
-            conn = self.engine.connect()
+            try:
+                conn = self.engine.connect()
+            except OperationalError as exc:
+                raise ConfigurationError(f"cannot open catalog {self.url}: {exc.orig}") from exc
             conn.info["begin_sql"] = "BEGIN IMMEDIATE" if write else "BEGIN"
             try:
                 conn.begin()
@@ -90,7 +93,7 @@ class Catalog:
             except OperationalError as exc:
                 conn.close()
                 if not _is_locked(exc):
-                    raise
+                    raise ConfigurationError(f"cannot use catalog {self.url}: {exc.orig}") from exc
                 if attempt == self.retries:
                     raise CatalogBusy(self._busy_message()) from exc
                 time.sleep(0.05 * 2**attempt)

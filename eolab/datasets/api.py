@@ -96,6 +96,7 @@ class DatasetApi:
         """(dataset, normalised path, absolute path) of a user path; the dataset must exist."""
         name, inner = split_path(path)
         ds = self._dataset(s, row, name)
+        resolve_inside(self.root, name)  # the dataset folder itself may not lead outside
         target = resolve_inside(self.root / name, inner)
         return ds, f"{name}/{inner}".rstrip("/"), target
 
@@ -113,12 +114,13 @@ class DatasetApi:
         for item_rel, _ in items:
             search.index(s, "file", self._ref(item_rel), row.id, Path(item_rel).name, item_rel)
 
-    def _forget_tree(self, s: Session, rel: str) -> None:
+    def _forget_tree(self, s: Session, rel: str, keep_tags: bool = False) -> None:
         ref = self._ref(rel)
         search.unindex(s, "file", ref)
         search.unindex(s, "file", ref + "/", prefix=True)
-        tag_store.delete_all_tags(s, "file", ref)
-        tag_store.delete_all_tags(s, "file", ref + "/", prefix=True)
+        if not keep_tags:
+            tag_store.delete_all_tags(s, "file", ref)
+            tag_store.delete_all_tags(s, "file", ref + "/", prefix=True)
 
     # ---- datasets --------------------------------------------------------------------------
 
@@ -256,16 +258,19 @@ class DatasetApi:
             if dst_path.exists() and not (overwrite and dst_path.is_file()):
                 raise Conflict(f"{dst_rel!r} already exists", details={"path": dst_rel})
             if move:
-                self._forget_tree(s, src_rel)
+                self._forget_tree(s, src_rel, keep_tags=True)
+                tag_store.move_tags(s, "file", self._ref(src_rel), self._ref(dst_rel))
                 os.replace(src_path, dst_path)
             else:
                 tmp = dst_path.parent / f".eolab-copy-{uuid.uuid4().hex}"
                 if src_path.is_dir():
-                    shutil.copytree(src_path, tmp)
+                    shutil.copytree(src_path, tmp, symlinks=True)  # never pull in outside files
                 else:
                     shutil.copy2(src_path, tmp)
                 os.replace(tmp, dst_path)
             self._index_tree(s, row, dst_ds, dst_rel, dst_path)
+            if move:
+                tag_store.refresh_search_tree(s, "file", self._ref(dst_rel))
             return _file_info(dst_path, dst_rel)
 
     def preview(self, path: str, lines: int = 20) -> dict[str, Any]:

@@ -24,8 +24,8 @@ def split_path(path: str) -> tuple[str, str]:
 def clean_parts(path: str) -> list[str]:
     if not isinstance(path, str):
         raise InvalidPath(f"a path is a string, got {type(path).__name__}")
-    if "\x00" in path or "\\" in path:
-        raise InvalidPath(f"path {path!r} contains a NUL or a backslash")
+    if "\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise InvalidPath(f"path {path!r} contains a control character or a backslash")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise InvalidPath(f"path {path!r} is absolute; give it relative to the project's datasets")
     parts = [p for p in PurePosixPath(path).parts if p not in ("", ".")]

@@ -169,11 +169,27 @@ def delete_all_tags(session: Session, kind: str, ref: str, prefix: bool = False)
 
 
 def move_tags(session: Session, kind: str, old: str, new: str) -> None:
+    """Re-point the tags of ``old`` and of everything under ``old/`` to ``new``."""
+    below = Tag.artifact_ref.startswith(old + "/", autoescape=True)
     for tag in session.scalars(
-        select(Tag).where(Tag.artifact_kind == kind, Tag.artifact_ref == old)
+        select(Tag).where(Tag.artifact_kind == kind, (Tag.artifact_ref == old) | below)
     ):
-        tag.artifact_ref = new
+        tag.artifact_ref = new + tag.artifact_ref[len(old) :]
     session.flush()
+
+
+def refresh_search_tree(session: Session, kind: str, ref: str) -> None:
+    """Put the tags of ``ref`` and of everything under it back into their search entries."""
+    below = Tag.artifact_ref.startswith(ref + "/", autoescape=True)
+    refs = set(
+        session.scalars(
+            select(Tag.artifact_ref).where(
+                Tag.artifact_kind == kind, (Tag.artifact_ref == ref) | below
+            )
+        )
+    )
+    for tagged in refs:
+        _refresh_search(session, kind, tagged)
 
 
 def _flatten(value: Any) -> list[str]:

@@ -62,7 +62,7 @@ def openapi_document() -> dict[str, Any]:
             operation: dict[str, Any] = {
                 "summary": op.summary,
                 "tags": [route.tag],
-                "operationId": f"{method}_{route.handler.__name__}",
+                "operationId": method + re.sub(r"\W+", "_", route.template).rstrip("_"),
                 "parameters": params
                 + [
                     {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}

@@ -129,11 +129,6 @@ def test_catalog_url_with_unknown_driver_raises_configuration_error(home: Path) 
         eolab.Workspace.open(home, user="alice", catalog_url="nosuchdb://nowhere/x")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an unopenable SQLite catalog path leaks sqlalchemy OperationalError "
-    "(Catalog._begin calls engine.connect() outside its error handling)",
-)
 def test_catalog_url_that_cannot_be_opened_raises_configuration_error(
     home: Path, tmp_path: Path
 ) -> None:

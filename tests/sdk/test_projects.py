@@ -99,9 +99,7 @@ def test_delete_project_with_confirm_removes_everything(
 
     assert project_names(workspace) == []
     assert not root.exists()
-    assert not (workspace.home / "trash").exists() or not any(
-        (workspace.home / "trash").iterdir()
-    )
+    assert not (workspace.home / "trash").exists() or not any((workspace.home / "trash").iterdir())
     assert workspace.search("ExtremeEarth").total == 0
     assert workspace.search("eodata").total == 0
     # a new project with the same name starts empty: the old datasets went with the old row

@@ -59,9 +59,7 @@ def test_empty_file_upload(datasets: DatasetApi, tmp_path: Path) -> None:
     assert (datasets.root / "eodata" / "empty.txt").read_bytes() == b""
 
 
-def test_interrupted_upload_is_invisible_then_resumes(
-    datasets: DatasetApi, payload: bytes
-) -> None:
+def test_interrupted_upload_is_invisible_then_resumes(datasets: DatasetApi, payload: bytes) -> None:
     status = datasets.start_upload("eodata/scene.bin", "upload-0001", SIZE, CHUNK)
     assert (status.total_chunks, status.received, status.dest) == (11, [], "eodata/scene.bin")
     for index in (0, 3, 10):

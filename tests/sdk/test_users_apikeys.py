@@ -219,11 +219,6 @@ def test_key_bound_to_a_project_cannot_reach_another(
     assert workspace.search("svdata").total == 1  # the full identity still sees it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: list_projects ignores an admin's API-key project binding "
-    "(projects.list_projects skips the filter for is_admin)",
-)
 def test_admin_key_bound_to_a_project_lists_only_that_project(
     workspace: eolab.Workspace, project: Project
 ) -> None:

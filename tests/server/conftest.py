@@ -14,8 +14,6 @@ import eolab
 from eolab.access import SCOPES as ALL_SCOPES
 from eolab.workspace import reset_shared_catalogs
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
 SERVER_USER = "alice"
 API_PATH = "eolab/api/v1"
 

@@ -5,7 +5,9 @@ async def test_projects_listed(api, project):
 
 
 async def test_upload_download(api, project):
-    status, body = await api("PUT", "projects/ExtremeEarth/datasets/eodata/files/a.txt", raw=b"hello\n")
+    status, body = await api(
+        "PUT", "projects/ExtremeEarth/datasets/eodata/files/a.txt", raw=b"hello\n"
+    )
     assert status == 201, body
     status, body = await api("GET", "projects/ExtremeEarth/datasets/eodata/files/a.txt")
     assert body == b"hello\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from tornado import web
 
@@ -28,6 +29,14 @@ from eolab.server.models import (
 
 MAX_JSON_BODY = 1024 * 1024
 DOWNLOAD_BLOCK = 1024 * 1024
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header safe for any file name (RFC 6266 with an RFC 5987 UTF-8 name)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class ProjectScoped(ApiHandler):
@@ -144,14 +153,14 @@ class FilesResource(ProjectScoped):
         assert self._writer is not None
         writer, self._writer = self._writer, None
         writer.commit()
+        status = await self.run(self._api.upload_status, self._upload_id)
         info = await self.run(self._api.finish_upload, self._upload_id)
-        status = None if info else await self.run(self._api.upload_status, self._upload_id)
         self.send_model(
             DescribeUpload(
                 upload_id=self._upload_id,
-                dest=info.path if info else status.dest,  # type: ignore[union-attr]
-                total_chunks=status.total_chunks if status else 1,
-                received=status.received if status else [],
+                dest=status.dest,
+                total_chunks=status.total_chunks,
+                received=status.received,
                 complete=info is not None,
                 file=DescribeFile.model_validate(info) if info else None,
             ),
@@ -178,7 +187,7 @@ class FilesResource(ProjectScoped):
         kind = mimetypes.guess_type(local.name)[0] or "application/octet-stream"
         self.set_header("Content-Type", kind)
         self.set_header("Content-Length", str(local.stat().st_size))
-        self.set_header("Content-Disposition", f'attachment; filename="{local.name}"')
+        self.set_header("Content-Disposition", content_disposition(local.name))
         with open(local, "rb") as fh:
             while block := fh.read(DOWNLOAD_BLOCK):
                 self.write(block)

@@ -23,7 +23,10 @@ class WhoAmIResource(ApiHandler):
         user = await self.run(self.ws.whoami)
         caller = self.ws.caller
         scopes = sorted(caller.scopes) if caller.scopes is not None else None
-        self.send_model(WhoAmI(user=DescribeUser.model_validate(user), scopes=scopes))
+        project = await self.run(self.ws.bound_project_name)
+        self.send_model(
+            WhoAmI(user=DescribeUser.model_validate(user), scopes=scopes, project=project)
+        )
 
 
 class UsersResource(ApiHandler):
