@@ -92,13 +92,12 @@ def main() -> None:
             bare.append(timed_put(f"http://127.0.0.1:{bare_port}/upload", source, {}))
             url = f"http://127.0.0.1:{ours_port}/eolab/api/v1/projects/Bench/datasets/eodata/files/scene{i}.bin"
             ours.append(timed_put(url, source, {"Authorization": f"ApiKey {key}"}))
-        mb = SIZE / 1e6
         row(
             "datasets",
-            f"REST upload {mb:.0f} MB, throughput (goal ratio >= 0.8)",
-            mb / median(ours),
-            mb / median(bare),
-            "MB/s",
+            f"REST upload {SIZE / 2**20:.0f} MiB, throughput (goal ratio >= 0.8)",
+            SIZE / 2**20 / median(ours),
+            SIZE / 2**20 / median(bare),
+            "MiB/s",
         )
 
 

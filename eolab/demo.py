@@ -75,7 +75,7 @@ def fresh_home(home: Path) -> Path:
 def write_small_scene(path: Path, pixels: int, seed: int = 0) -> Path:
     """A two-band (HH, HV) dB GeoTIFF in polar stereographic coordinates, speckled sea."""
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     rng = np.random.default_rng(seed)
     intensity = rng.gamma(shape=4.0, scale=1 / 4.0, size=(2, pixels, pixels)).astype("float32")
@@ -87,7 +87,7 @@ def write_small_scene(path: Path, pixels: int, seed: int = 0) -> Path:
         "count": 2,
         "dtype": "float32",
         "crs": "EPSG:3413",
-        "transform": from_origin(-300_000, -1_900_000, 40.0, 40.0),
+        "transform": Affine(40.0, 0.0, -300_000.0, 0.0, -40.0, -1_900_000.0),  # 40 m pixels
         "nodata": np.nan,
     }
     with rasterio.open(path, "w", **profile) as dst:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -96,10 +98,11 @@ class Project:
     def members(self) -> list[MemberInfo]:
         return self.describe().members
 
-    def add_member(self, user: str, role: str = DATA_SCIENTIST) -> MemberInfo:
-        """Add ``user`` with ``role``, or change the role of an existing member."""
-        if role not in ROLES:
-            raise InvalidInput(f"role must be one of {list(ROLES)}, got {role!r}")
+    @contextmanager
+    def _membership_change(
+        self, user: str
+    ) -> Iterator[tuple[Session, ProjectRow, User, Member | None]]:
+        """A transaction in which a data owner changes ``user``'s membership."""
         self.workspace.caller.require_scope("project")
         with self.workspace.tx() as s:
             row = find_project(s, self.name)
@@ -108,6 +111,13 @@ class Project:
             member = s.scalar(
                 select(Member).where(Member.project_id == row.id, Member.user_id == target.id)
             )
+            yield s, row, target, member
+
+    def add_member(self, user: str, role: str = DATA_SCIENTIST) -> MemberInfo:
+        """Add ``user`` with ``role``, or change the role of an existing member."""
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {list(ROLES)}, got {role!r}")
+        with self._membership_change(user) as (s, row, target, member):
             if member is None:
                 member = Member(project_id=row.id, user_id=target.id, role=role)
                 s.add(member)
@@ -119,14 +129,7 @@ class Project:
             return MemberInfo(target.name, member.role, member.added_at)
 
     def remove_member(self, user: str) -> None:
-        self.workspace.caller.require_scope("project")
-        with self.workspace.tx() as s:
-            row = find_project(s, self.name)
-            require_owner(s, self.workspace.caller, row)
-            target = find_user(s, user)
-            member = s.scalar(
-                select(Member).where(Member.project_id == row.id, Member.user_id == target.id)
-            )
+        with self._membership_change(user) as (s, row, _target, member):
             if member is None:
                 raise InvalidInput(f"{user!r} is not a member of {self.name!r}")
             if member.role == DATA_OWNER:

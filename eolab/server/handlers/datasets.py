@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from tornado import web
 
-from eolab.datasets.api import DatasetApi
-from eolab.datasets.upload import ChunkWriter
+from eolab.datasets.api import DatasetApi, FileInfo
+from eolab.datasets.upload import ChunkWriter, UploadStatus
 from eolab.errors import EolabError, InvalidInput, PayloadTooLarge
 from eolab.server.base import ApiHandler
 from eolab.server.models import (
@@ -37,6 +37,17 @@ def content_disposition(name: str) -> str:
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def describe_upload(status: UploadStatus, info: FileInfo | None = None) -> DescribeUpload:
+    return DescribeUpload(
+        upload_id=status.upload_id,
+        dest=status.dest,
+        total_chunks=status.total_chunks,
+        received=status.received,
+        complete=info is not None or status.complete,
+        file=DescribeFile.model_validate(info) if info else None,
+    )
 
 
 class ProjectScoped(ApiHandler):
@@ -155,17 +166,7 @@ class FilesResource(ProjectScoped):
         writer.commit()
         status = await self.run(self._api.upload_status, self._upload_id)
         info = await self.run(self._api.finish_upload, self._upload_id)
-        self.send_model(
-            DescribeUpload(
-                upload_id=self._upload_id,
-                dest=status.dest,
-                total_chunks=status.total_chunks,
-                received=status.received,
-                complete=info is not None,
-                file=DescribeFile.model_validate(info) if info else None,
-            ),
-            201 if info else 202,
-        )
+        self.send_model(describe_upload(status, info), 201 if info else 202)
 
     async def get(self, project: str, dataset: str, path: str | None = None) -> None:
         api = await self.dataset_api(project)
@@ -220,15 +221,7 @@ class UploadResource(ProjectScoped):
     async def get(self, project: str, upload_id: str) -> None:
         api = await self.dataset_api(project)
         status = await self.run(api.upload_status, upload_id)
-        self.send_model(
-            DescribeUpload(
-                upload_id=status.upload_id,
-                dest=status.dest,
-                total_chunks=status.total_chunks,
-                received=status.received,
-                complete=status.complete,
-            )
-        )
+        self.send_model(describe_upload(status))
 
 
 class TagsResource(ProjectScoped):
