@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the project needs (installed only when missing; later stages add theirs).
-DEBIAN_PACKAGES ?= postgresql
+DEBIAN_PACKAGES ?= postgresql chromium
 EXTRAS ?= test
 
 .PHONY: demo test bench lab setup sysdeps lint clean
@@ -14,7 +14,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
-$(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
+# The editable install also builds the labextension (TypeScript in labextension/, ~1 min cold).
+LAB_SOURCES := package.json yarn.lock $(shell find labextension style -type f 2>/dev/null)
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml $(LAB_SOURCES) | $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -67,6 +67,14 @@ def workspace(home: str | Path | None = None, user: str | None = None) -> Worksp
     return Workspace.open(home, user=user)
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext eolab``: register the ``%eo`` / ``%%eo`` magics (imported only now, so that
+    ``import eolab`` stays free of IPython)."""
+    from eolab.magics import EolabMagics
+
+    ipython.register_magics(EolabMagics)
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from eolab.server.app import EolabApp
 
@@ -79,6 +87,7 @@ __all__ = [
     "connect",
     "current_project",
     "errors",
+    "load_ipython_extension",
     "set_current_project",
     "workspace",
 ]

@@ -462,4 +462,4 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int],
         bar.close()
 
 
-__all__ = ["DatasetApi", "DatasetInfo", "FileInfo", "InvalidInput"]
+__all__ = ["DatasetApi", "DatasetInfo", "FileInfo"]

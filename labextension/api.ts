@@ -1,0 +1,348 @@
+/**
+ * The eolab REST client: typed interfaces mirroring eolab/server/models.py, and one
+ * `requestAPI` wrapper through which every call goes.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export const API_PREFIX = 'eolab/api/v1';
+
+export type Role = 'data_owner' | 'data_scientist';
+export type SearchScope = 'everything' | 'projects' | 'datasets' | 'featurestore';
+
+export interface IErrorBody {
+  code: string;
+  message: string;
+  details: any;
+}
+
+export interface IDescribeUser {
+  name: string;
+  email: string;
+  is_admin: boolean;
+  created_at: string;
+}
+
+export interface IWhoAmI {
+  user: IDescribeUser;
+  scopes: string[] | null;
+  project: string | null;
+}
+
+export interface IDescribeMember {
+  user: string;
+  role: Role;
+  added_at: string;
+}
+
+export interface IDescribeProject {
+  name: string;
+  description: string;
+  owner: string;
+  created_at: string;
+  role: Role | null;
+  members: IDescribeMember[];
+}
+
+export interface IDescribeDataset {
+  name: string;
+  description: string;
+  searchable: boolean;
+  created_by: string;
+  created_at: string;
+}
+
+export interface IDescribeFile {
+  name: string;
+  path: string;
+  is_dir: boolean;
+  size: number;
+  modified: string;
+}
+
+export interface IListFilesResponse {
+  path: string;
+  files: IDescribeFile[];
+}
+
+export interface IPreviewResponse {
+  path: string;
+  kind: 'text' | 'parquet' | 'raster' | 'binary';
+  size: number;
+  lines?: string[];
+  num_rows?: number;
+  schema?: { name: string; type: string }[];
+  rows?: Record<string, any>[];
+  [key: string]: any;
+}
+
+export interface IDescribeUpload {
+  upload_id: string;
+  dest: string;
+  total_chunks: number;
+  received: number[];
+  complete: boolean;
+  file: IDescribeFile | null;
+}
+
+export interface IJsonSchema {
+  type?: string | string[];
+  properties?: Record<string, IJsonSchema>;
+  required?: string[];
+  items?: IJsonSchema;
+  enum?: any[];
+  description?: string;
+  title?: string;
+  [key: string]: any;
+}
+
+export interface IDescribeTagSchema {
+  name: string;
+  description: string;
+  schema: IJsonSchema;
+  created_at: string;
+}
+
+export interface ITagsResponse {
+  path: string;
+  tags: Record<string, any>;
+}
+
+export interface IHighlight {
+  field: string;
+  text: string;
+  spans: [number, number][];
+}
+
+export interface ISearchHit {
+  kind: string;
+  ref: string;
+  project: string | null;
+  name: string;
+  description: string;
+  highlights: IHighlight[];
+}
+
+export interface ISearchResponse {
+  term: string;
+  scope: SearchScope;
+  total: number;
+  hits: ISearchHit[];
+}
+
+/** A failed call: the server's error envelope, or a description of what went wrong. */
+export class EolabApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: any = null
+  ) {
+    super(message);
+    this.name = 'EolabApiError';
+  }
+
+  /** Violations of a 422 (tag values), by field. */
+  get violations(): { field: string; message: string }[] {
+    return (this.details && this.details.violations) || [];
+  }
+}
+
+export const EXTENSION_MISSING =
+  'The eolab server extension is not enabled in this Jupyter server: run `pip install eolab` ' +
+  'in the server environment and restart JupyterLab.';
+
+/** Path segments joined and each percent-encoded (dataset paths keep their slashes). */
+export function apiPath(...segments: string[]): string {
+  return segments
+    .filter(s => s !== '')
+    .map(s => s.split('/').map(encodeURIComponent).join('/'))
+    .join('/');
+}
+
+export interface IRequestOptions {
+  method?: string;
+  body?: any;
+  raw?: BodyInit;
+  query?: Record<string, string | number | boolean | undefined>;
+}
+
+/** Call the eolab REST API; JSON in, JSON out; errors raise EolabApiError. */
+export async function requestAPI<T>(
+  path: string,
+  options: IRequestOptions = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  let url = URLExt.join(settings.baseUrl, API_PREFIX, path);
+  const query = Object.entries(options.query || {}).filter(([, v]) => v !== undefined);
+  if (query.length) {
+    url += '?' + query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
+  }
+  const init: RequestInit = { method: options.method || 'GET' };
+  if (options.raw !== undefined) {
+    init.body = options.raw;
+  } else if (options.body !== undefined) {
+    init.body = JSON.stringify(options.body);
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new EolabApiError(0, 'network', `The server cannot be reached: ${String(error)}`);
+  }
+  if (response.status === 204) {
+    return undefined as unknown as T;
+  }
+  const type = response.headers.get('Content-Type') || '';
+  const text = await response.text();
+  if (!type.includes('application/json')) {
+    if (response.status === 404) {
+      throw new EolabApiError(404, 'extension_missing', EXTENSION_MISSING);
+    }
+    if (!response.ok) {
+      throw new EolabApiError(response.status, 'http_error', `${response.status} ${response.statusText}`);
+    }
+    return text as unknown as T;
+  }
+  let data: any;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new EolabApiError(response.status, 'bad_response', `The server sent invalid JSON: ${String(error)}`);
+  }
+  if (!response.ok) {
+    const err: IErrorBody = (data && data.error) || {
+      code: 'http_error',
+      message: `${response.status} ${response.statusText}`,
+      details: null
+    };
+    throw new EolabApiError(response.status, err.code, err.message, err.details);
+  }
+  return data as T;
+}
+
+/** Human-readable text of any error thrown by the client. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof EolabApiError) {
+    return error.code === 'extension_missing' ? error.message : `${error.message} (${error.code})`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---- resources ---------------------------------------------------------------------------
+
+export const api = {
+  whoami: () => requestAPI<IWhoAmI>('whoami'),
+  listProjects: () => requestAPI<{ projects: IDescribeProject[] }>('projects').then(r => r.projects),
+  listDatasets: (project: string) =>
+    requestAPI<{ datasets: IDescribeDataset[] }>(apiPath('projects', project, 'datasets')).then(
+      r => r.datasets
+    ),
+  createDataset: (project: string, name: string, description = '', searchable = true) =>
+    requestAPI<IDescribeDataset>(apiPath('projects', project, 'datasets'), {
+      method: 'POST',
+      body: { name, description, searchable }
+    }),
+  deleteDataset: (project: string, name: string) =>
+    requestAPI<void>(apiPath('projects', project, 'datasets', name), { method: 'DELETE' }),
+  listFiles: (project: string, path: string) => {
+    const [dataset, ...rest] = path.split('/');
+    return requestAPI<IListFilesResponse>(
+      apiPath('projects', project, 'datasets', dataset, 'files', rest.join('/'))
+    );
+  },
+  preview: (project: string, path: string, lines = 20) => {
+    const [dataset, ...rest] = path.split('/');
+    return requestAPI<IPreviewResponse>(
+      apiPath('projects', project, 'datasets', dataset, 'files', rest.join('/')),
+      { query: { preview: 1, lines } }
+    );
+  },
+  fileOperation: (project: string, path: string, op: 'mkdir' | 'move' | 'copy', to?: string) => {
+    const [dataset, ...rest] = path.split('/');
+    return requestAPI<IDescribeFile>(
+      apiPath('projects', project, 'datasets', dataset, 'files', rest.join('/')),
+      { method: 'POST', body: { op, to: to ?? null } }
+    );
+  },
+  removeFile: (project: string, path: string) => {
+    const [dataset, ...rest] = path.split('/');
+    return requestAPI<void>(apiPath('projects', project, 'datasets', dataset, 'files', rest.join('/')), {
+      method: 'DELETE'
+    });
+  },
+  downloadUrl: (project: string, path: string) => {
+    const [dataset, ...rest] = path.split('/');
+    const settings = ServerConnection.makeSettings();
+    return URLExt.join(
+      settings.baseUrl,
+      API_PREFIX,
+      apiPath('projects', project, 'datasets', dataset, 'files', rest.join('/'))
+    );
+  },
+  listTagSchemas: () =>
+    requestAPI<{ tag_schemas: IDescribeTagSchema[] }>('tagschemas').then(r => r.tag_schemas),
+  getTags: (project: string, path: string) =>
+    requestAPI<ITagsResponse>(apiPath('projects', project, 'tags', path)).then(r => r.tags),
+  setTag: (project: string, path: string, schema: string, value: any) =>
+    requestAPI<ITagsResponse>(apiPath('projects', project, 'tags', path), {
+      method: 'PUT',
+      body: { schema, value }
+    }).then(r => r.tags),
+  deleteTag: (project: string, path: string, schema: string) =>
+    requestAPI<void>(apiPath('projects', project, 'tags', path), {
+      method: 'DELETE',
+      query: { schema }
+    }),
+  search: (term: string, scope: SearchScope, project?: string, limit = 50) =>
+    requestAPI<ISearchResponse>('search', { query: { term, scope, project, limit } })
+};
+
+export const CHUNK_SIZE = 1024 * 1024;
+
+/** A random id for a resumable upload (the server keeps its chunks under this name). */
+export function newUploadId(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Upload a file in chunks through the REST upload; `onProgress` gets the fraction sent.
+ * A chunk that fails is retried once, so a dropped connection does not lose the upload.
+ */
+export async function uploadFile(
+  project: string,
+  dest: string,
+  file: Blob,
+  onProgress: (fraction: number) => void = () => undefined,
+  chunkSize = CHUNK_SIZE
+): Promise<IDescribeUpload> {
+  const [dataset, ...rest] = dest.split('/');
+  const path = apiPath('projects', project, 'datasets', dataset, 'files', rest.join('/'));
+  const total = file.size;
+  const chunks = Math.max(1, Math.ceil(total / chunkSize));
+  const uploadId = newUploadId();
+  let last: IDescribeUpload | undefined;
+  for (let index = 0; index < chunks; index++) {
+    const blob = file.slice(index * chunkSize, Math.min(total, (index + 1) * chunkSize));
+    const query = {
+      upload_id: uploadId,
+      chunk_index: index,
+      total_chunks: chunks,
+      total_size: total,
+      chunk_size: chunkSize
+    };
+    const send = () => requestAPI<IDescribeUpload>(path, { method: 'PUT', raw: blob, query });
+    try {
+      last = await send();
+    } catch (error) {
+      if (error instanceof EolabApiError && error.status >= 400 && error.status < 500) {
+        throw error;
+      }
+      last = await send();
+    }
+    onProgress((index + 1) / chunks);
+  }
+  return last as IDescribeUpload;
+}

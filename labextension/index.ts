@@ -1,0 +1,39 @@
+/** The eolab JupyterLab extension: one sidebar icon, a project picker and the eolab panels. */
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+
+import { DatasetsPanel } from './datasets/panel';
+import { SearchPanel } from './search/panel';
+import { registerPanel } from './sidebar/panels';
+import { EolabSidebar } from './sidebar/sidebar';
+
+export { registerPanel } from './sidebar/panels';
+
+registerPanel({ id: 'datasets', label: 'Datasets', rank: 10, create: context => new DatasetsPanel(context) });
+registerPanel({ id: 'search', label: 'Search', rank: 20, create: context => new SearchPanel(context) });
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'eolab:sidebar',
+  description: 'The eolab sidebar: datasets, search and the rest of the EO pipeline.',
+  autoStart: true,
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null, palette: ICommandPalette | null) => {
+    const sidebar = new EolabSidebar();
+    app.shell.add(sidebar, 'left', { rank: 250 });
+    restorer?.add(sidebar, 'eolab-sidebar');
+    app.commands.addCommand('eolab:open-sidebar', {
+      label: 'Open the eolab sidebar',
+      execute: () => app.shell.activateById(sidebar.id)
+    });
+    app.commands.addCommand('eolab:open-dataset', {
+      label: 'Open a dataset in the eolab sidebar',
+      execute: args => {
+        app.shell.activateById(sidebar.id);
+        sidebar.showPanel('datasets', args as Record<string, any>);
+      }
+    });
+    palette?.addItem({ command: 'eolab:open-sidebar', category: 'eolab' });
+  }
+};
+
+export default plugin;
