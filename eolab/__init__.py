@@ -55,11 +55,26 @@ def set_current_project(project: Project | None) -> None:
     _current = project
 
 
-def current_project() -> Project:
-    """The project set by connect(), ``%eo project`` or ``EOLAB_PROJECT``."""
+def selected_project() -> Project | None:
+    """The project set by connect(), ``%eo project`` or ``EOLAB_PROJECT``; None if none is."""
     if _current is None:
+        from eolab.config import load_settings
+
+        if not load_settings().project:
+            return None
         return connect()
     return _current
+
+
+def current_project() -> Project:
+    """The current project, or InvalidInput saying how to select one."""
+    project = selected_project()
+    if project is None:
+        raise errors.InvalidInput(
+            "no current project: call eolab.connect(project=...), run %eo project NAME, "
+            "or set EOLAB_PROJECT"
+        )
+    return project
 
 
 def workspace(home: str | Path | None = None, user: str | None = None) -> Workspace:
@@ -88,6 +103,7 @@ __all__ = [
     "current_project",
     "errors",
     "load_ipython_extension",
+    "selected_project",
     "set_current_project",
     "workspace",
 ]

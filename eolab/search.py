@@ -62,6 +62,11 @@ class SearchResult:
     total: int
     hits: list[SearchHit]
 
+    def __str__(self) -> str:
+        lines = [f"{self.total} hit(s) for {self.term!r} in {self.scope}"]
+        lines += [f"  {h.kind:<16} {h.project or '':<20} {h.name}" for h in self.hits]
+        return "\n".join(lines)
+
     def _repr_html_(self) -> str:
         from html import escape
 

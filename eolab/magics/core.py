@@ -19,7 +19,6 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 import eolab
 from eolab import errors
-from eolab.config import load_settings
 from eolab.magics import registry
 from eolab.magics.registry import NoCurrentProject, SubCommand, UsageError
 from eolab.projects import Project
@@ -102,14 +101,7 @@ class EolabMagics(Magics):
     def selected_project(self) -> Project | None:
         """The current project (set by ``%eo project``, ``eolab.connect`` or EOLAB_PROJECT),
         or None when none is selected."""
-        try:
-            return eolab.current_project()
-        except errors.InvalidInput as exc:
-            # current_project() connects to EOLAB_PROJECT; with none configured it fails
-            # with a bare InvalidInput, which here just means "nothing selected".
-            if type(exc) is not errors.InvalidInput or load_settings().project:
-                raise
-            return None
+        return eolab.selected_project()
 
     def project(self) -> Project:
         """The current project, or :class:`NoCurrentProject` saying how to select one."""

@@ -29,6 +29,8 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
   /** '' is the list of datasets; otherwise 'dataset/folder/...'. */
   private path = '';
   private selected: string | null = null;
+  /** Bumped by every refresh: a slower, older refresh must not render over a newer one. */
+  private generation = 0;
 
   constructor(readonly context: IPanelContext) {
     super();
@@ -125,6 +127,7 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
   }
 
   async refresh(): Promise<void> {
+    const generation = ++this.generation;
     this.renderCrumbs();
     this.updateToolbar();
     clear(this.list);
@@ -136,6 +139,9 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
     try {
       if (this.path === '') {
         const datasets = await api.listDatasets(this.project);
+        if (generation !== this.generation) {
+          return;
+        }
         if (!datasets.length) {
           this.list.appendChild(h('li', { class: 'eolab-empty' }, 'No datasets yet.'));
         }
@@ -144,6 +150,9 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
         }
       } else {
         const listing = await api.listFiles(this.project, this.path);
+        if (generation !== this.generation) {
+          return;
+        }
         if (!listing.files.length) {
           this.list.appendChild(h('li', { class: 'eolab-empty' }, 'Empty folder: drop files here.'));
         }
@@ -154,7 +163,9 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
       this.status.clear();
       await this.showDetails();
     } catch (error) {
-      this.status.error(errorMessage(error));
+      if (generation === this.generation) {
+        this.status.error(errorMessage(error));
+      }
     }
   }
 
@@ -197,7 +208,10 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
     return li;
   }
 
+  private detailsGeneration = 0;
+
   private async showDetails(): Promise<void> {
+    const generation = ++this.detailsGeneration;
     clear(this.details);
     if (!this.project) {
       return;
@@ -206,18 +220,21 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
     if (!target) {
       return;
     }
+    const pane = h('div', { class: 'eolab-preview' }, h('h4', {}, 'Preview'));
+    const tags = new TagEditor(this.project, target);
     if (this.selected) {
-      const pane = h('div', { class: 'eolab-preview' }, h('h4', {}, 'Preview'));
       this.details.appendChild(pane);
+    }
+    this.details.appendChild(tags.node);
+    const preview = this.selected ? api.preview(this.project, this.selected) : null;
+    await tags.load();
+    if (preview && generation === this.detailsGeneration) {
       try {
-        renderPreview(pane, await api.preview(this.project, this.selected));
+        renderPreview(pane, await preview);
       } catch (error) {
         pane.appendChild(h('div', { class: 'eolab-status eolab-status-error' }, errorMessage(error)));
       }
     }
-    const tags = new TagEditor(this.project, target);
-    this.details.appendChild(tags.node);
-    await tags.load();
   }
 
   private async upload(files: File[]): Promise<void> {
