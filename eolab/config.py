@@ -30,6 +30,10 @@ _ENV = {
     "upload_chunk_bytes": "EOLAB_UPLOAD_CHUNK_BYTES",
     "catalog_busy_timeout_s": "EOLAB_CATALOG_BUSY_TIMEOUT_S",
     "catalog_retries": "EOLAB_CATALOG_RETRIES",
+    "spark_master": "EOLAB_SPARK_MASTER",
+    "workers": "EOLAB_WORKERS",
+    "s3_endpoint_url": "EOLAB_S3_ENDPOINT_URL",
+    "s3_region": "EOLAB_S3_REGION",
 }
 
 
@@ -46,6 +50,10 @@ class Settings:
     upload_chunk_bytes: int = 8 * 1024**2
     catalog_busy_timeout_s: float = 5.0
     catalog_retries: int = 3
+    spark_master: str = "local[*]"
+    workers: int = 0  # python engine processes; 0: one per core
+    s3_endpoint_url: str = ""  # empty: AWS; e.g. http://127.0.0.1:9000 for an S3-compatible store
+    s3_region: str = "us-east-1"
 
     @property
     def resolved_catalog_url(self) -> str:

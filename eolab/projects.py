@@ -38,6 +38,7 @@ PROJECT_FOLDERS = ("Resources", "DataSets", "FeatureStore", "Experiments", "Mode
 
 if TYPE_CHECKING:
     from eolab.datasets.api import DatasetApi
+    from eolab.engine import Engine
     from eolab.workspace import Workspace
 
 
@@ -135,6 +136,12 @@ class Project:
             if member.role == DATA_OWNER:
                 _refuse_last_owner(s, row, user)
             s.delete(member)
+
+    def get_engine(self) -> Engine:
+        """This project's compute engine (``python`` or ``spark``, chosen per connection)."""
+        from eolab.engine import get_engine
+
+        return get_engine(self.engine, self.workspace.settings)
 
     def get_dataset_api(self) -> DatasetApi:
         from eolab.datasets.api import DatasetApi

@@ -74,3 +74,24 @@ def polar_schema(workspace: eolab.Workspace) -> TagSchemaInfo:
 def polar_value() -> dict[str, Any]:
     """The demonstrator's tag value for dataset ``eodata`` (a fresh copy per test)."""
     return {"name": "eodata", "projects": ["ExtremeEarth"], "location": "Arctic Ocean"}
+
+
+# ---- engines: one process pool and one SparkSession for the whole test session -------------
+
+
+@pytest.fixture(scope="session")
+def python_engine():
+    from eolab.engine import PythonEngine
+
+    engine = PythonEngine(workers=2)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def spark_engine():
+    from eolab.engine import SparkConfig, SparkEngine, stop_session
+
+    engine = SparkEngine(SparkConfig(master="local[2]"))
+    yield engine
+    stop_session()

@@ -280,6 +280,12 @@ class DatasetApi:
             raise NotFound(f"no such file: {rel!r}")
         return {"path": rel, **preview_file(target, lines)}
 
+    def quicklook(self, path: str, band: int = 1, max_size: int = 256) -> bytes:
+        """A small PNG of one band of a raster file (2–98 % stretch)."""
+        from eolab.eo.raster import quicklook_png
+
+        return quicklook_png(self.local_path(path), band, max_size)
+
     def local_path(self, path: str) -> Path:
         """The file on disk behind a dataset path (for readers that want a real path)."""
         with self._tx("dataset_view", write=False) as (s, row):

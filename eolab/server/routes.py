@@ -165,9 +165,10 @@ ROUTES: list[Route] = [
         datasets.FilesResource,
         {
             "get": Op(
-                "List a folder, download a file, or preview it (?preview=1)",
+                "List a folder, download a file, preview it (?preview=1) or see a raster's "
+                "quick-look PNG (?quicklook=1&band=N)",
                 response=m.ListFilesResponse,
-                query=("preview", "lines"),
+                query=("preview", "lines", "quicklook", "band"),
             ),
             "put": Op(
                 "Upload a file, whole or one chunk of a resumable upload",

@@ -230,7 +230,7 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
     await tags.load();
     if (preview && generation === this.detailsGeneration) {
       try {
-        renderPreview(pane, await preview);
+        renderPreview(pane, await preview, api.downloadUrl(this.project, this.selected!) + '?quicklook=1&band=1');
       } catch (error) {
         pane.appendChild(h('div', { class: 'eolab-status eolab-status-error' }, errorMessage(error)));
       }
@@ -334,11 +334,16 @@ function table(columns: string[], rows: any[][]): HTMLTableElement {
   );
 }
 
-export function renderPreview(pane: HTMLElement, preview: IPreviewResponse): void {
+export function renderPreview(pane: HTMLElement, preview: IPreviewResponse, quicklookUrl?: string): void {
   pane.appendChild(h('div', { class: 'eolab-preview-kind' }, `${preview.kind} · ${formatSize(preview.size)}`));
   if (preview.kind === 'text') {
     pane.appendChild(h('pre', { class: 'eolab-preview-text' }, (preview.lines || []).join('\n')));
   } else if (preview.kind === 'raster') {
+    if (quicklookUrl) {
+      pane.appendChild(
+        h('img', { class: 'eolab-quicklook', src: quicklookUrl, alt: 'quick-look of band 1', width: 256 })
+      );
+    }
     const facts = ['driver', 'width', 'height', 'bands', 'dtypes', 'crs', 'bounds', 'nodata', 'descriptions'];
     pane.appendChild(table(['property', 'value'], facts.map(f => [f, preview[f] ?? ''])));
   } else if (preview.kind === 'parquet') {

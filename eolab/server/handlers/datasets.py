@@ -171,6 +171,12 @@ class FilesResource(ProjectScoped):
     async def get(self, project: str, dataset: str, path: str | None = None) -> None:
         api = await self.dataset_api(project)
         full = self._full_path(dataset, path)
+        if self.query("quicklook", False, bool):
+            png = await self.run(api.quicklook, full, self.query("band", 1, int))
+            self.set_header("Content-Type", "image/png")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(png)
+            return
         if self.query("preview", False, bool):
             result = await self.run(api.preview, full, self.query("lines", 20, int))
             self.send_model(PreviewResponse.model_validate(result))
