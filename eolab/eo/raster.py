@@ -146,8 +146,17 @@ def write_geotiff(
     tiled: bool = True,
 ) -> Path:
     """Write ``data`` (bands, rows, cols) as a tiled, deflate-compressed GeoTIFF, atomically."""
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
     if data.ndim == 2:
         data = data[np.newaxis]
+    if data.ndim != 3:
+        raise InvalidInput(f"data must be (bands, rows, cols), got shape {data.shape}")
+    try:
+        crs = CRS.from_user_input(crs) if crs is not None else None
+    except CRSError as exc:
+        raise InvalidInput(f"unknown CRS {crs!r}: {exc}") from exc
     count, height, width = data.shape
     profile = {
         "driver": "GTiff",
