@@ -155,7 +155,7 @@ def write_geotiff(
         raise InvalidInput(f"data must be (bands, rows, cols), got shape {data.shape}")
     try:
         crs = CRS.from_user_input(crs) if crs is not None else None
-    except CRSError as exc:
+    except (CRSError, ValueError) as exc:
         raise InvalidInput(f"unknown CRS {crs!r}: {exc}") from exc
     count, height, width = data.shape
     profile = {
@@ -252,7 +252,7 @@ def reproject(
         raise InvalidInput(f"method must be one of {sorted(RESAMPLING)}, got {method!r}")
     try:
         target = CRS.from_user_input(crs)
-    except CRSError as exc:
+    except (CRSError, ValueError) as exc:
         raise InvalidInput(f"unknown CRS {crs!r}: {exc}") from exc
     with open_raster(src, project) as ds:
         if ds.crs is None:
