@@ -361,7 +361,10 @@ def tile(
             windows if windows is not None else chip_windows(ds.width, ds.height, size, stride, pad)
         ):
             try:
-                data = ds.read(indexes, window=window, boundless=pad, fill_value=fill)
+                if pad:
+                    data = ds.read(indexes, window=window, boundless=True, fill_value=fill)
+                else:
+                    data = ds.read(indexes, window=window)
             except RasterioError as exc:
                 raise InvalidInput(f"cannot read {os.fspath(src)!r} at {window}: {exc}") from exc
             left, bottom, right, top = rasterio.windows.bounds(window, ds.transform)
