@@ -21,6 +21,9 @@ _ONE_THREAD = {
 }
 
 
+_PRELOAD = ["numpy", "pandas", "pyarrow", "rasterio", "eolab.engine.base"]
+
+
 def _init_worker(pin_threads: bool) -> None:
     if pin_threads:
         os.environ.update(_ONE_THREAD)
@@ -42,9 +45,12 @@ class PythonEngine(Engine):
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            # imported once in the fork server, so each worker starts warm
+            context.set_forkserver_preload(_PRELOAD)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=context,
                 initializer=_init_worker,
                 initargs=(self.pin_threads,),
             )
