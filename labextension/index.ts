@@ -29,7 +29,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Open a dataset in the eolab sidebar',
       execute: args => {
         app.shell.activateById(sidebar.id);
-        sidebar.showPanel('datasets', args as Record<string, any>);
+        return sidebar.showPanel('datasets', args as Record<string, any>);
       }
     });
     palette?.addItem({ command: 'eolab:open-sidebar', category: 'eolab' });

@@ -226,15 +226,22 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
       this.details.appendChild(pane);
     }
     this.details.appendChild(tags.node);
+    const quicklook = this.selected ? api.downloadUrl(this.project, this.selected) + '?quicklook=1&band=1' : '';
     const preview = this.selected ? api.preview(this.project, this.selected) : null;
-    await tags.load();
-    if (preview && generation === this.detailsGeneration) {
+    const tagsLoaded = tags.load();
+    if (preview) {
       try {
-        renderPreview(pane, await preview, api.downloadUrl(this.project, this.selected!) + '?quicklook=1&band=1');
+        const result = await preview;
+        if (generation === this.detailsGeneration) {
+          renderPreview(pane, result, quicklook);
+        }
       } catch (error) {
-        pane.appendChild(h('div', { class: 'eolab-status eolab-status-error' }, errorMessage(error)));
+        if (generation === this.detailsGeneration) {
+          pane.appendChild(h('div', { class: 'eolab-status eolab-status-error' }, errorMessage(error)));
+        }
       }
     }
+    await tagsLoaded;
   }
 
   private async upload(files: File[]): Promise<void> {

@@ -37,7 +37,7 @@ export class EolabSidebar extends Panel {
     this.tabs.tabBar.addClass('eolab-tabbar');
     const context: IPanelContext = {
       project: () => this.current,
-      showPanel: (id, args) => this.showPanel(id, args)
+      showPanel: (id, args) => void this.showPanel(id, args)
     };
     for (const spec of registeredPanels()) {
       const panel = spec.create(context);
@@ -56,12 +56,15 @@ export class EolabSidebar extends Panel {
     return this.current;
   }
 
-  showPanel(id: string, args: Record<string, any> = {}): void {
+  async showPanel(id: string, args: Record<string, any> = {}): Promise<void> {
     const panel = this.panels.get(id);
     if (!panel) {
       return;
     }
     if (args.project && args.project !== this.current) {
+      if (!Array.from(this.picker.options).some(o => o.value === args.project)) {
+        await this.loadProjects(); // a project made since the sidebar loaded its list
+      }
       this.picker.value = args.project;
       this.selectProject(args.project);
     }

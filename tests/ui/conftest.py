@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 import eolab
 from eolab.datasets.api import DatasetApi
@@ -67,6 +67,22 @@ class LabServer:
 
     def lab_url(self) -> str:
         return f"{self.url}/lab?token={self.token}"
+
+
+# ---- pytest-jupyter's autouse fixtures, switched off here -----------------------------------
+# They grab the thread's current event loop and close it after each test. Under Playwright's
+# sync API that loop is Playwright's own, still running, so closing it fails. These tests
+# drive a JupyterLab subprocess and never use pytest-jupyter's in-process server.
+
+
+@pytest.fixture
+def jp_asyncio_loop() -> None:
+    return None
+
+
+@pytest.fixture
+def jp_server_cleanup() -> None:
+    return None
 
 
 # ---- failure screenshots ---------------------------------------------------------------------
@@ -201,13 +217,27 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def _dismiss_news_toast(page: Page) -> None:
-    """Answer "No" to JupyterLab's "get notified about official Jupyter news?" toast."""
-    toast = page.locator(".Toastify__toast", has_text="Jupyter news")
-    try:
-        toast.get_by_role("button", name="No").click(timeout=1500)
-    except Exception:
-        pass  # not shown (already answered in this session, or not yet asked)
+class NewsToast:
+    """JupyterLab's "get notified about official Jupyter news?" toast, answered "No".
+
+    The answer is saved in the session's settings folder, so only the first page of the
+    session waits for the toast; later pages only click it away if it is there.
+    """
+
+    asked = False
+
+    @classmethod
+    def dismiss(cls, page: Page) -> None:
+        toast = page.locator(".Toastify__toast", has_text="Jupyter news")
+        no = toast.get_by_role("button", name="No", exact=True)
+        try:
+            if cls.asked and not no.is_visible():
+                return
+            cls.asked = True
+            no.click(timeout=3000)
+            expect(toast).to_have_count(0)
+        except Exception:
+            pass  # not shown: nothing hides the page
 
 
 @pytest.fixture
@@ -221,7 +251,7 @@ def page(request: pytest.FixtureRequest, browser: Browser, lab_server: LabServer
     page.goto(lab_server.lab_url())
     page.wait_for_selector(".jp-LabShell", timeout=60_000)
     page.wait_for_selector(EolabSidebar.TAB, timeout=30_000)
-    _dismiss_news_toast(page)
+    NewsToast.dismiss(page)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
@@ -232,6 +262,7 @@ def page(request: pytest.FixtureRequest, browser: Browser, lab_server: LabServer
             print(f"screenshot failed: {exc}")
         if errors:
             print("page errors:", *errors, sep="\n  ")
+    page.unroute_all(behavior="ignoreErrors")  # a held-back response may still be in flight
     context.close()
 
 

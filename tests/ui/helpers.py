@@ -1,0 +1,337 @@
+"""Page objects for the eolab sidebar: one class per panel, selectors in one place.
+
+The selectors are the class names and ``data-*`` attributes the extension renders
+(``labextension/sidebar/sidebar.ts``, ``datasets/panel.ts``, ``search/panel.ts``,
+``tags/tagform.ts``). Methods wait for what they caused, so tests read as user steps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+
+def attr(value: str) -> str:
+    """``value`` quoted for a CSS attribute selector (names may hold quotes or markup)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Dialog:
+    """The JupyterLab modal dialog that is open now (InputDialog, showDialog)."""
+
+    def __init__(self, page: Page) -> None:
+        self.root = page.locator(".jp-Dialog")
+        expect(self.root).to_be_visible()
+
+    @property
+    def body(self) -> Locator:
+        return self.root.locator(".jp-Dialog-body")
+
+    def fill(self, text: str) -> None:
+        self.root.locator("input").fill(text)
+
+    def accept(self) -> None:
+        self.root.locator(".jp-mod-accept").click()
+        expect(self.root).to_have_count(0)
+
+    def reject(self) -> None:
+        self.root.locator(".jp-mod-reject").click()
+        expect(self.root).to_have_count(0)
+
+
+class EolabSidebar:
+    """The left-hand eolab sidebar: project picker and one tab per panel."""
+
+    TAB = 'li[data-id="eolab-sidebar"]'
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.root = page.locator("#eolab-sidebar")
+        self.picker = self.root.locator(".eolab-project-picker")
+        self.status = self.root.locator(".eolab-sidebar-header .eolab-status")
+        self.tabs = self.root.locator(".eolab-tabbar .lm-TabBar-tab")
+
+    def open(self) -> None:
+        """Show the sidebar (clicking its tab again would hide it, so look first)."""
+        if not self.root.is_visible():
+            self.page.locator(self.TAB).click()
+        expect(self.root).to_be_visible()
+
+    def wait_for_project(self, name: str) -> None:
+        """Wait for the project list to load, then make ``name`` the current project."""
+        expect(self.picker.locator(f"option[value={attr(name)}]")).to_have_count(1)
+        if self.picker.input_value() != name:
+            self.choose_project(name)
+        expect(self.picker).to_have_value(name)
+
+    @property
+    def project(self) -> str:
+        return self.picker.input_value()
+
+    def projects(self) -> list[str]:
+        return self.picker.locator("option").all_inner_texts()
+
+    def choose_project(self, name: str) -> None:
+        self.picker.select_option(name)
+
+    def tab_labels(self) -> list[str]:
+        return [t.strip() for t in self.tabs.locator(".lm-TabBar-tabLabel").all_inner_texts()]
+
+    def current_tab(self) -> str:
+        return self.tabs.and_(self.root.locator(".lm-mod-current")).inner_text().strip()
+
+    def panel(self, panel_id: str) -> Locator:
+        return self.root.locator(f'.eolab-panel[data-panel="{panel_id}"]')
+
+    def show(self, label: str) -> None:
+        """Switch to the tab labelled ``label``."""
+        tab = self.tabs.filter(has=self.page.get_by_text(label, exact=True))
+        tab.click()
+        expect(tab).to_have_class(re.compile(r"\blm-mod-current\b"))
+
+    def datasets(self) -> DatasetsPanel:
+        self.show("Datasets")
+        return DatasetsPanel(self.page, self.panel("datasets"))
+
+    def search(self) -> SearchPanel:
+        self.show("Search")
+        return SearchPanel(self.page, self.panel("search"))
+
+
+class DatasetsPanel:
+    """The Datasets tab: datasets, folders, uploads, preview and the tag editor."""
+
+    def __init__(self, page: Page, root: Locator) -> None:
+        self.page = page
+        self.root = root
+        expect(root).to_be_visible()
+        self.list = root.locator(".eolab-file-list")
+        self.rows = self.list.locator("li.eolab-file")
+        self.crumbs = root.locator(".eolab-breadcrumb .eolab-crumb")
+        self.status = root.locator(".eolab-breadcrumb + .eolab-status")
+        self.error = root.locator(".eolab-breadcrumb + .eolab-status-error")
+        self.details = root.locator(".eolab-details")
+        self.uploads = root.locator(".eolab-uploads")
+        self.file_input = root.locator(".eolab-file-input")
+
+    # ---- listing and navigation ---------------------------------------------------------
+
+    def row(self, name: str) -> Locator:
+        return self.list.locator(f"li.eolab-file[data-name={attr(name)}]")
+
+    def wait_listed(self, name: str) -> Locator:
+        row = self.row(name)
+        expect(row).to_be_visible()
+        return row
+
+    def names(self) -> list[str]:
+        """The names listed now (wait for an expected one first: the list fills async)."""
+        return self.rows.evaluate_all("els => els.map(e => e.dataset.name)")
+
+    def breadcrumb(self) -> list[str]:
+        return [c.strip() for c in self.crumbs.all_inner_texts()]
+
+    def location(self) -> str:
+        """The ``data-path`` of the last crumb: '' for the dataset list."""
+        return self.crumbs.last.get_attribute("data-path") or ""
+
+    def wait_at(self, path: str) -> None:
+        expect(self.crumbs.last).to_have_attribute("data-path", path)
+        # the listing of this folder is in once it shows rows or says it is empty
+        expect(self.list.locator("li").first).to_be_visible()
+
+    def open(self, name: str) -> None:
+        """Open a dataset or folder of the current listing."""
+        here = self.location()
+        self.wait_listed(name).locator(".eolab-name").click()
+        self.wait_at(f"{here}/{name}" if here else name)
+
+    def go_to(self, path: str) -> None:
+        """Click the breadcrumb of ``path`` ('' is the project's dataset list)."""
+        self.crumbs.and_(self.root.locator(f"[data-path={attr(path)}]")).click()
+        self.wait_at(path)
+
+    def refresh(self) -> None:
+        self.root.locator(".eolab-refresh-files").click()
+
+    # ---- changes --------------------------------------------------------------------------
+
+    def upload(self, files: dict[str, bytes], via_button: bool = True) -> None:
+        """Upload ``{name: content}`` into the open folder and wait until each is listed.
+
+        With ``via_button`` the toolbar's Upload button opens the file chooser (the user's
+        path); otherwise the hidden file input gets the files directly.
+        """
+        payload = [
+            {"name": name, "mimeType": "application/octet-stream", "buffer": data}
+            for name, data in files.items()
+        ]
+        if via_button:
+            with self.page.expect_file_chooser() as chooser:
+                self.root.locator(".eolab-upload").click()
+            chooser.value.set_files(payload)
+        else:
+            self.file_input.set_input_files(payload)
+        for name in files:
+            self.wait_upload_done(name)
+            self.wait_listed(name)
+
+    def upload_item(self, name: str) -> Locator:
+        return self.uploads.locator(f"li.eolab-upload-item[data-name={attr(name)}]")
+
+    def wait_upload_done(self, name: str) -> None:
+        """Wait for the upload's progress row to say done (it disappears 4 s later)."""
+        item = self.upload_item(name)
+        expect(item).to_have_class(re.compile(r"\beolab-upload-(done|failed)\b"))
+        state = item.locator(".eolab-upload-state").inner_text()
+        assert state == "done", f"upload of {name!r} failed: {state}"
+
+    def new_folder(self, name: str) -> None:
+        self.root.locator(".eolab-new-folder").click()
+        dialog = Dialog(self.page)
+        dialog.fill(name)
+        dialog.accept()
+
+    def new_dataset(self, name: str) -> None:
+        """Ask for a dataset through the 'New dataset' dialog (errors land in the status)."""
+        self.root.locator(".eolab-new-dataset").click()
+        dialog = Dialog(self.page)
+        dialog.fill(name)
+        dialog.accept()
+
+    def delete(self, name: str, confirm: bool = True) -> str:
+        """Click the row's delete button; accept or cancel the confirmation; its text."""
+        self.row(name).locator(".eolab-delete").click()
+        dialog = Dialog(self.page)
+        text = dialog.body.inner_text()
+        if confirm:
+            dialog.accept()
+            expect(self.row(name)).to_have_count(0)
+        else:
+            dialog.reject()
+        return text
+
+    # ---- selection and preview ------------------------------------------------------------
+
+    def select(self, name: str) -> None:
+        row = self.wait_listed(name)
+        row.locator(".eolab-name").click()
+        expect(row).to_have_class(re.compile(r"\beolab-selected\b"))
+
+    @property
+    def preview(self) -> Locator:
+        return self.details.locator(".eolab-preview")
+
+    def preview_text(self) -> str:
+        text = self.preview.locator(".eolab-preview-text")
+        expect(text).to_be_visible()
+        return text.inner_text()
+
+    # ---- tags -------------------------------------------------------------------------------
+
+    @property
+    def tags(self) -> Locator:
+        """The tag editor of the open dataset or the selected file."""
+        return self.details.locator(".eolab-tags")
+
+    def wait_tags_loaded(self) -> None:
+        expect(self.tags.locator(".eolab-tag-list")).to_be_visible()
+
+    def tag_values(self) -> dict[str, Any]:
+        """The tags shown: schema name → value (as rendered JSON, parsed)."""
+        self.wait_tags_loaded()
+        pairs = self.tags.locator(".eolab-tag-list").evaluate(
+            """dl => Array.from(dl.querySelectorAll('dd.eolab-tag-value')).map(dd =>
+                   [dd.previousElementSibling.firstChild.textContent, dd.textContent])"""
+        )
+        return {schema: json.loads(value) for schema, value in pairs}
+
+    @property
+    def tag_form(self) -> Locator:
+        return self.tags.locator("form.eolab-tag-form")
+
+    def add_tag(self, schema: str) -> None:
+        """Choose ``schema`` and open the empty form for it."""
+        self.wait_tags_loaded()
+        self.tags.locator(".eolab-tag-schema").select_option(schema)
+        self.tags.locator(".eolab-tag-add").click()
+        expect(self.tag_form).to_have_attribute("data-schema", schema)
+
+    def edit_tag(self, schema: str) -> None:
+        self.tags.locator(f".eolab-tag-edit[title={attr('Edit ' + schema)}]").click()
+        expect(self.tag_form).to_have_attribute("data-schema", schema)
+
+    def tag_field(self, name: str) -> Locator:
+        return self.tag_form.locator(f".eolab-tag-field[data-field={attr(name)}]")
+
+    def fill_tag(self, values: dict[str, str]) -> None:
+        """Type into the form's fields (arrays as comma-separated text)."""
+        for name, value in values.items():
+            self.tag_field(name).locator("input").fill(value)
+
+    def save_tag(self, accepted: bool = True) -> None:
+        """Submit the form; wait until it is gone (saved) or shows the server's error."""
+        self.tag_form.locator(".eolab-tag-save").click()
+        if accepted:
+            expect(self.tag_form).to_have_count(0)
+        else:
+            expect(self.form_error).not_to_be_empty()
+
+    def field_error(self, name: str) -> Locator:
+        return self.tag_field(name).locator(".eolab-field-error")
+
+    @property
+    def form_error(self) -> Locator:
+        return self.tag_form.locator(".eolab-form-error")
+
+    @property
+    def tag_status(self) -> Locator:
+        return self.tags.locator(".eolab-status")
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    ref: str
+    name: str
+    marked: list[str]
+
+
+class SearchPanel:
+    """The Search tab: a term, a scope, and the hits."""
+
+    def __init__(self, page: Page, root: Locator) -> None:
+        self.page = page
+        self.root = root
+        expect(root).to_be_visible()
+        self.term = root.locator(".eolab-search-term")
+        self.scope = root.locator(".eolab-search-scope")
+        self.status = root.locator(".eolab-status")
+        self.results = root.locator(".eolab-search-results .eolab-hit")
+
+    def search(self, term: str, scope: str = "everything") -> list[Hit]:
+        """Submit ``term`` in ``scope`` (an option value) and return the hits once shown."""
+        self.term.fill(term)
+        self.scope.select_option(scope)
+        self.root.locator(".eolab-search-go").click()
+        expect(self.status).to_have_text(re.compile(r"^\d+ hits?$|\(\w+\)$"))
+        return self.hits()
+
+    def hits(self) -> list[Hit]:
+        rows = self.results.evaluate_all(
+            """els => els.map(e => ({
+                   kind: e.dataset.kind, ref: e.dataset.ref,
+                   name: e.querySelector('.eolab-hit-name').textContent,
+                   marked: Array.from(e.querySelectorAll('mark')).map(m => m.textContent)}))"""
+        )
+        return [Hit(**row) for row in rows]
+
+    def hit(self, kind: str, ref: str) -> Locator:
+        return self.root.locator(f".eolab-hit[data-kind={attr(kind)}][data-ref={attr(ref)}]")
+
+    def open_hit(self, kind: str, ref: str) -> None:
+        self.hit(kind, ref).click()
