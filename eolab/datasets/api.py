@@ -198,6 +198,14 @@ class DatasetApi:
             return [_file_info(target, rel)]
         return [_file_info(p, f"{rel}/{p.name}") for p in sorted(target.iterdir())]
 
+    def stat(self, path: str) -> FileInfo:
+        """Name, size, kind (file or folder) and modification time of one path."""
+        with self._tx("dataset_view", write=False) as (s, row):
+            _, rel, target = self._locate(s, row, path)
+        if not target.exists():
+            raise NotFound(f"no such file or folder: {rel!r}")
+        return _file_info(target, rel)
+
     def exists(self, path: str) -> bool:
         with self._tx("dataset_view", write=False) as (s, row):
             return self._locate(s, row, path)[2].exists()
@@ -207,8 +215,12 @@ class DatasetApi:
             ds, rel, target = self._locate(s, row, path)
             if target.exists():
                 raise Conflict(f"{rel!r} already exists")
+            # index every folder this call creates, not only the last one
+            first_new, first_rel = target, rel
+            while not first_new.parent.exists():
+                first_new, first_rel = first_new.parent, first_rel.rsplit("/", 1)[0]
             target.mkdir(parents=True)
-            self._index_tree(s, row, ds, rel, target)
+            self._index_tree(s, row, ds, first_rel, first_new)
             return _file_info(target, rel)
 
     def remove(self, path: str) -> None:
@@ -421,11 +433,11 @@ class DatasetApi:
             while block := stream.read(1024 * 1024):
                 writer.write(block)
             writer.commit()
+            info = self.finish_upload(upload_id)
         except BaseException:
             writer.abort()
             self.uploads.discard(upload_id)
             raise
-        info = self.finish_upload(upload_id)
         assert info is not None
         return info
 

@@ -499,3 +499,33 @@ def test_dataset_folder_replaced_by_a_symlink_raises_invalid_path(
     os.symlink(outside, datasets.root / "linked")
     with pytest.raises(errors.InvalidPath):
         datasets.ls("linked")
+
+
+def test_mkdir_indexes_every_folder_it_creates(workspace, datasets):
+    datasets.mkdir("eodata/raw/2026/january")
+    hits = {h.ref for h in workspace.search("raw").hits}
+    assert "ExtremeEarth/eodata/raw" in hits
+    assert "ExtremeEarth/eodata/raw/2026/january" in {h.ref for h in workspace.search("january").hits}
+
+
+def test_stat_tells_files_from_folders(datasets, tmp_path):
+    datasets.mkdir("eodata/raw")
+    local = tmp_path / "a.txt"
+    local.write_text("abc")
+    datasets.upload(local, "eodata/raw", progress=False)
+    assert datasets.stat("eodata/raw").is_dir
+    info = datasets.stat("eodata/raw/a.txt")
+    assert not info.is_dir and info.size == 3
+    with pytest.raises(eolab.errors.NotFound):
+        datasets.stat("eodata/raw/missing.txt")
+
+
+def test_upload_stream_leaves_no_staging_when_the_target_appears(datasets, tmp_path):
+    import io
+
+    datasets.upload_stream(io.BytesIO(b"first"), "eodata/x.bin", 5)
+    with pytest.raises(eolab.errors.Conflict):
+        datasets.upload_stream(io.BytesIO(b"second"), "eodata/x.bin", 6)
+    staging = datasets.project.root / ".staging" / "uploads"
+    assert not staging.exists() or list(staging.iterdir()) == []
+    assert datasets.local_path("eodata/x.bin").read_bytes() == b"first"
