@@ -226,7 +226,7 @@ def undersample(
             raise InvalidInput(f"undersampling needs a factor >= 1, got {factor:g}")
         width, height = max(1, round(ds.width / factor)), max(1, round(ds.height / factor))
         data = ds.read(out_shape=(ds.count, height, width), resampling=RESAMPLING[method])
-        transform = ds.transform * ds.transform.scale(ds.width / width, ds.height / height)
+        transform = ds.transform @ ds.transform.scale(ds.width / width, ds.height / height)
         profile = _profile_like(ds, width=width, height=height, transform=transform)
         with _atomic(dst) as tmp, rasterio.open(tmp, "w", **profile) as out:
             out.write(data)
