@@ -16,7 +16,7 @@ from eolab.magics import EolabMagics, registry
 from eolab.magics.registry import SubCommand, subcommand
 from eolab.widgets import Table
 
-SUBCOMMANDS = ["ls", "project", "search", "tag", "upload"]
+SUBCOMMANDS = ["ls", "preprocess", "project", "search", "spark", "tag", "upload"]
 
 
 def magics_of(shell: InteractiveShell) -> EolabMagics:
@@ -76,7 +76,7 @@ def test_an_unknown_subcommand_is_one_line_naming_the_known_ones(
     assert eo("frobnicate now") is None
     line = error_line()
     assert line.startswith("eolab: usage: unknown sub-command 'frobnicate'")
-    assert "ls, project, search, tag, upload" in line
+    assert ", ".join(SUBCOMMANDS) in line
     assert eo("help frobnicate") is None
     assert "unknown sub-command 'frobnicate'" in error_line()
 
