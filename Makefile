@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the project needs (installed only when missing; later stages add theirs).
-DEBIAN_PACKAGES ?= postgresql chromium
+DEBIAN_PACKAGES ?= postgresql chromium redis-server
 EXTRAS ?= test
 
 .PHONY: demo test bench lab setup sysdeps lint clean
