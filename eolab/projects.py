@@ -39,6 +39,7 @@ PROJECT_FOLDERS = ("Resources", "DataSets", "FeatureStore", "Experiments", "Mode
 if TYPE_CHECKING:
     from eolab.datasets.api import DatasetApi
     from eolab.engine import Engine
+    from eolab.featurestore import FeatureStore
     from eolab.workspace import Workspace
 
 
@@ -147,6 +148,12 @@ class Project:
         from eolab.datasets.api import DatasetApi
 
         return DatasetApi(self)
+
+    def get_feature_store(self) -> FeatureStore:
+        """This project's feature store (hsfs ``connection.get_feature_store()``)."""
+        from eolab.featurestore import FeatureStore
+
+        return FeatureStore(self)
 
     def delete(self, confirm: str | None = None) -> None:
         delete_project(self.workspace, self.name, confirm)

@@ -137,3 +137,25 @@ class SearchEntry(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class FeatureGroupRow(Base):
+    """One version of a feature group; its data is the Delta table at ``location``."""
+
+    __tablename__ = "feature_groups"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    primary_key: Mapped[list[str]] = mapped_column(JSON)
+    event_time: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    partition_key: Mapped[list[str]] = mapped_column(JSON)
+    online_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    statistics_config: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # one {"name", "type", "primary", "partition"} per column, in column order
+    features: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import jsonschema
-from jsonschema import Draft202012Validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -49,8 +47,10 @@ def create_tag_schema(
             raise InvalidInput(f"tag schema {name!r} is not valid JSON: {exc}") from exc
     if not isinstance(schema, dict):
         raise InvalidInput(f"a tag schema is a JSON object, got {type(schema).__name__}")
+    import jsonschema  # imported on use: loading its format checkers takes about a second
+
     try:
-        Draft202012Validator.check_schema(schema)
+        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise InvalidInput(
             f"tag schema {name!r} is not a valid JSON Schema: {exc.message}",
@@ -83,6 +83,8 @@ def _find_schema(session: Session, name: str) -> TagSchema:
 
 
 def _violations(schema: dict[str, Any], value: Any) -> list[dict[str, str]]:
+    from jsonschema import Draft202012Validator
+
     found = []
     for error in sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path):
         path = "/".join(str(p) for p in error.absolute_path)

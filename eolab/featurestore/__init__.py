@@ -1,0 +1,13 @@
+"""The feature store: feature groups on Delta Lake, with hsfs names and semantics.
+
+fs = project.get_feature_store()
+fg = fs.get_or_create_feature_group("iceberg", version=1, primary_key=["id"])
+fg.insert(df)
+fg.read()
+"""
+
+from eolab.featurestore.feature_group import FeatureGroup, Query, WriteResult
+from eolab.featurestore.feature_store import FeatureStore, VersionWarning
+from eolab.featurestore.schema import Feature
+
+__all__ = ["Feature", "FeatureGroup", "FeatureStore", "Query", "VersionWarning", "WriteResult"]
