@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from eolab.errors import Conflict, InvalidInput
 from eolab.projects import Project
 from eolab.workspace import Workspace
@@ -36,8 +34,9 @@ LOCATION_POLAR = {
     "additionalProperties": False,
 }
 SEED_TAG = {"name": DATASET, "projects": [PROJECT], "location": "Arctic Ocean"}
-# Scene edge in pixels for each demo size.
-SCENE_PIXELS = {"quick": 128, "default": 1024, "full": 4096}
+# Scene edge in pixels, and number of iceberg chips, for each demo size.
+SCENE_PIXELS = {"quick": 384, "default": 2048, "full": 8192}
+CHIPS = {"quick": 64, "default": 1604, "full": 1604}
 
 
 @dataclass
@@ -72,28 +71,8 @@ def fresh_home(home: Path) -> Path:
     return home
 
 
-def write_small_scene(path: Path, pixels: int, seed: int = 0) -> Path:
-    """A two-band (HH, HV) dB GeoTIFF in polar stereographic coordinates, speckled sea."""
-    import rasterio
-    from affine import Affine
-
-    rng = np.random.default_rng(seed)
-    intensity = rng.gamma(shape=4.0, scale=1 / 4.0, size=(2, pixels, pixels)).astype("float32")
-    db = 10 * np.log10(intensity) + np.array([-25.0, -30.0], dtype="float32")[:, None, None]
-    profile = {
-        "driver": "GTiff",
-        "width": pixels,
-        "height": pixels,
-        "count": 2,
-        "dtype": "float32",
-        "crs": "EPSG:3413",
-        "transform": Affine(40.0, 0.0, -300_000.0, 0.0, -40.0, -1_900_000.0),  # 40 m pixels
-        "nodata": np.nan,
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(db)
-        dst.descriptions = ("HH", "HV")
-    return path
+def _described(path: Path, what: str) -> str:
+    return f"{what}, {path.stat().st_size / 1e6:.1f} MB"
 
 
 def _timed(summary: Summary, stage: str, step: str, fn: Callable[[], str]) -> Any:
@@ -103,9 +82,24 @@ def _timed(summary: Summary, stage: str, step: str, fn: Callable[[], str]) -> An
     return result
 
 
-def stage_ingest(ws: Workspace, project: Project, size: str, summary: Summary) -> None:
-    """Stage 1: dataset ``eodata``, a generated scene uploaded, tagged, found by search."""
-    datasets = project.get_dataset_api()
+@dataclass
+class DemoRun:
+    """What the stages share: where they run, how big, and what earlier stages made."""
+
+    ws: Workspace
+    project: Project
+    size: str
+    summary: Summary
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+def stage_ingest(run: DemoRun) -> None:
+    """Stage 1: dataset ``eodata`` with the iceberg chips (train.json) and a Sentinel-1 style
+    scene, tagged ``location_polar`` and found by search."""
+    from eolab.eo.sar import iceberg_dataset, synthetic_s1_scene, to_json
+
+    ws, summary = run.ws, run.summary
+    datasets = run.project.get_dataset_api()
     _timed(
         summary,
         "1 ingest",
@@ -115,17 +109,40 @@ def stage_ingest(ws: Workspace, project: Project, size: str, summary: Summary) -
     if not any(s.name == "location_polar" for s in ws.list_tag_schemas()):
         ws.create_tag_schema("location_polar", LOCATION_POLAR, "where an EO dataset was acquired")
     with tempfile.TemporaryDirectory() as tmp:
-        scene = write_small_scene(Path(tmp) / "s1_scene.tif", SCENE_PIXELS[size])
+        pixels = SCENE_PIXELS[run.size]
+        scene = Path(tmp) / "s1_scene.tif"
+        _timed(
+            summary,
+            "1 ingest",
+            "generate scene",
+            lambda: _described(
+                synthetic_s1_scene(scene, pixels, pixels, seed=0), f"{pixels}x{pixels} px"
+            ),
+        )
         _timed(
             summary,
             "1 ingest",
             "upload scene",
             lambda: f"{datasets.upload(scene, DATASET, progress=False).size / 1e6:.1f} MB",
         )
+        chips = Path(tmp) / "train.json"
+        count = CHIPS[run.size]
+        _timed(
+            summary,
+            "1 ingest",
+            "generate chips",
+            lambda: _described(to_json(iceberg_dataset(count, seed=0), chips), f"{count} chips"),
+        )
+        _timed(
+            summary,
+            "1 ingest",
+            "upload train.json",
+            lambda: f"{datasets.upload(chips, DATASET, progress=False).size / 1e6:.1f} MB",
+        )
     raster = datasets.preview(f"{DATASET}/s1_scene.tif")
     summary.add(
         "1 ingest",
-        "preview",
+        "preview scene",
         f"{raster['bands']} bands {raster['width']}x{raster['height']} {raster['crs']}",
         0.0,
     )
@@ -141,14 +158,59 @@ def stage_ingest(ws: Workspace, project: Project, size: str, summary: Summary) -
         summary,
         "1 ingest",
         "search 'eodata'",
-        lambda: ", ".join(f"{h.kind}:{h.name}" for h in ws.search(DATASET).hits),
+        lambda: ", ".join(
+            sorted({f"{h.kind}:{h.name}" for h in ws.search(DATASET).hits if h.kind == "dataset"})
+        ),
     )
     if "dataset:eodata" not in hits:
         raise AssertionError(f"search did not find the dataset: {hits}")
 
 
-STAGES: list[tuple[str, Callable[[Workspace, Project, str, Summary], None]]] = [
+def stage_preprocess(run: DemoRun) -> None:
+    """Stage 2: undersample, calibrate and tile the scene into 75x75 chips on the project's
+    engine; read the chips back and add ``band_avg``."""
+    from eolab.eo.preprocess import preprocess
+    from eolab.eo.sar import add_band_avg, load_statoil
+
+    summary = run.summary
+    engine = run.project.get_engine()
+    result = preprocess(
+        run.project,
+        f"{DATASET}/s1_scene.tif",
+        undersample=2,
+        calibrate=True,
+        tile=75,
+        engine=engine,
+        progress=False,
+    )
+    for step in ("undersample", "calibrate", "tile"):
+        what = (
+            f"{result.chips} chips of 75x75 ({engine.name} engine)"
+            if step == "tile"
+            else result.outputs[step]
+        )
+        summary.add("2 preprocess", step, what, result.seconds[step])
+    datasets = run.project.get_dataset_api()
+    start = time.perf_counter()
+    frame = load_statoil(datasets.local_path(f"{DATASET}/train.json"))
+    summary.add(
+        "2 preprocess", "load train.json", f"{len(frame)} records", time.perf_counter() - start
+    )
+    with_avg = add_band_avg(frame)
+    icebergs = int(with_avg["is_iceberg"].sum())
+    summary.add(
+        "2 preprocess",
+        "band_avg",
+        f"{len(with_avg)} records, {icebergs} icebergs, {int((with_avg['inc_angle'] == 'na').sum())} angles 'na'",
+        0.0,
+    )
+    run.artifacts["iceberg_frame"] = with_avg
+    run.artifacts["scene_chips"] = result.outputs["tile"]
+
+
+STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("ingest", stage_ingest),
+    ("preprocess", stage_preprocess),
 ]
 
 
@@ -162,8 +224,9 @@ def run_demo(home: Path, size: str = "default", echo: Callable[[str], None] = pr
     summary = Summary()
     ws = Workspace.open(home)
     project = ws.create_project(PROJECT, "Ship or iceberg, from Sentinel-1 SAR chips")
+    run = DemoRun(ws, project, size, summary)
     for _name, stage in tqdm(STAGES, desc=f"eolab demo ({size})", unit="stage"):
-        stage(ws, project, size, summary)
+        stage(run)
     echo(summary.render())
     echo(f"workspace: {home}  (open it with: make lab, or eolab lab --home {home})")
     return summary

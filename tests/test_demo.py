@@ -15,18 +15,27 @@ def _dispose():
     reset_shared_catalogs()
 
 
-def test_quick_demo_builds_the_ingest_stage(tmp_path):
+def test_quick_demo_runs_ingest_and_preprocess(tmp_path):
     lines: list[str] = []
     summary = run_demo(tmp_path / "demo", "quick", echo=lines.append)
     steps = {step: result for _stage, step, result, _s in summary.rows}
     assert steps["dataset"] == "eodata"
-    assert steps["preview"].startswith("2 bands 128x128 EPSG:3413")
+    assert steps["preview scene"] == "2 bands 384x384 EPSG:3413"
     assert steps["tag location_polar"] == "Arctic Ocean"
-    assert "dataset:eodata" in steps["search 'eodata'"]
+    assert steps["search 'eodata'"] == "dataset:eodata"
+    assert steps["tile"].startswith("4 chips of 75x75")  # 384 / 2 = 192 px: 2 x 2 chips
+    assert steps["load train.json"] == "64 records"
+    assert steps["band_avg"].startswith("64 records")
     assert lines[0].splitlines()[1].split("|")[0].strip() == "stage"
     ws = Workspace.open(tmp_path / "demo")
-    files = ws.get_project("ExtremeEarth").get_dataset_api().ls("eodata")
-    assert [f.name for f in files] == ["s1_scene.tif"]
+    files = {f.name for f in ws.get_project("ExtremeEarth").get_dataset_api().ls("eodata")}
+    assert files == {
+        "s1_scene.tif",
+        "train.json",
+        "s1_scene_u2.tif",
+        "s1_scene_db.tif",
+        "s1_scene_chips75.parquet",
+    }
 
 
 def test_demo_runs_again_in_a_fresh_workspace(tmp_path):
