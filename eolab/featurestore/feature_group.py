@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,11 @@ import pyarrow as pa
 
 from eolab.access import require_creator_or_owner
 from eolab.datasets import tags as tag_store
-from eolab.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import offline
 from eolab.featurestore import schema as fschema
+from eolab.featurestore.feature_statistics import FeatureStatistics
+from eolab.featurestore.online_features import OnlineFeatures
 from eolab.featurestore.schema import Feature
 
 if TYPE_CHECKING:
@@ -78,6 +81,7 @@ class WriteResult:
     rows_deleted: int
     commit_id: int | None  # the Delta table version; None when nothing was committed
     committed_on: datetime | None  # UTC
+    online_error: str | None = None  # set when the online store could not follow the commit
 
 
 def _result(commit: offline.Commit | None) -> WriteResult:
@@ -123,7 +127,7 @@ class Query:
         )
 
 
-class FeatureGroup:
+class FeatureGroup(OnlineFeatures, FeatureStatistics):
     """A handle on one feature group version; unsaved until its first save/insert."""
 
     def __init__(
@@ -254,10 +258,10 @@ class FeatureGroup:
             raise InvalidInput(f"storage must be one of {list(STORAGES)}, got {storage!r}")
         if storage == "online" and not self.online_enabled:
             raise InvalidInput(f"{self._what} is not online_enabled; it has no online storage")
-        if storage == "online":
-            # TODO(online store): write only online, through _write_online, once it is wired.
-            raise ConfigurationError("storage='online' needs the online store, not wired in yet")
         self._refresh()
+        if storage == "online":  # the online store alone (e.g. a fresh value to serve now)
+            self._write_online(features, "overwrite" if overwrite else operation)
+            return WriteResult(0, 0, 0, None, None)
         return self._write(
             features, operation, bool(overwrite), storage, write_options, allow_new_nullable_columns
         )
@@ -296,8 +300,7 @@ class FeatureGroup:
             self._features = self._feature_dicts(target)
             self.feature_store._update_features(self, self._features)
         result = _result(commit)
-        self._after_write(frame, result, storage, "overwrite" if overwrite else operation)
-        return result
+        return self._after_write(frame, result, storage, "overwrite" if overwrite else operation)
 
     def _commit(self, store, frame, schema, operation, overwrite, evolve, options):
         if overwrite or not store.exists():
@@ -374,8 +377,7 @@ class FeatureGroup:
         frame = fschema.conform(frame, keys)
         frame = fschema.check_keys(frame, self.primary_key, None, self._what, True)
         result = _result(store.delete_keys(frame, self.primary_key))
-        self._after_write(frame, result, None, "delete")
-        return result
+        return self._after_write(frame, result, None, "delete")
 
     def append_features(self, features: list[Feature] | Feature) -> FeatureGroup:
         """Add nullable features (``Feature(name, type)``) to the schema; old rows hold null."""
@@ -426,7 +428,7 @@ class FeatureGroup:
                 trash.rename(folder)
             raise
         shutil.rmtree(trash, ignore_errors=True)
-        # TODO(online store): drop this feature group's online table when online_enabled.
+        self._drop_online()
         self.id = None
 
     # ---- hooks ------------------------------------------------------------------------------
@@ -437,27 +439,17 @@ class FeatureGroup:
 
     def _after_write(
         self, frame: Any, result: WriteResult, storage: str | None, operation: str
-    ) -> None:
+    ) -> WriteResult:
         if self.online_enabled and storage != "offline":
-            self._write_online(frame, operation)
+            try:
+                self._write_online(frame, operation)
+            except Exception as exc:  # noqa: BLE001 - the offline commit stands; say so
+                message = f"online write failed ({exc}); fg.sync_online() repairs it"
+                warnings.warn(f"{self._what}: {message}", stacklevel=3)
+                result = replace(result, online_error=message)
         if self.statistics_config.get("enabled") and result.commit_id is not None:
             self._compute_statistics(result)
-
-    def _write_online(self, frame: Any, operation: str) -> None:
-        """Mirror a write into the online store (called only when ``online_enabled``).
-
-        ``frame`` is the validated, de-duplicated data (an Arrow table, or a Spark DataFrame on
-        the spark engine) keyed by ``primary_key``; ``operation`` is ``upsert``, ``insert``,
-        ``overwrite`` or ``delete`` (then ``frame`` holds only the keys).
-        TODO(online store): call eolab.featurestore.online here once it exists.
-        """
-
-    def _compute_statistics(self, result: WriteResult) -> None:
-        """Compute statistics of the commit ``result.commit_id`` (called only when enabled).
-
-        TODO(statistics): call eolab.featurestore.statistics here once it exists, with
-        ``self.statistics_config`` and ``self.read(...)`` of that commit.
-        """
+        return result
 
     # ---- reads --------------------------------------------------------------------------------
 
@@ -487,9 +479,16 @@ class FeatureGroup:
             return df.to_numpy()
         return df.values.tolist() if wanted == "python" else df
 
-    def read(self, wallclock_time: Any = None, dataframe_type: str = "default") -> Any:
-        """All features, as of ``wallclock_time`` (UTC) or now."""
+    def read(
+        self, wallclock_time: Any = None, dataframe_type: str = "default", online: bool = False
+    ) -> Any:
+        """All features, as of ``wallclock_time`` (UTC) or now; ``online=True`` reads the
+        online store (the latest row per key)."""
         self._require_saved()
+        if online:
+            if wallclock_time is not None:
+                raise InvalidInput("the online store has only the latest values: no wallclock_time")
+            return self._read_online()
         store = self._store()
         schema = self._columns(store)
         if not store.exists():
