@@ -9,7 +9,7 @@ The image model, shared by chips and scenes:
 - **sea clutter**: a mean backscatter that falls with incidence angle (≈ −25 dB HH, −30 dB HV at
   39°), a gentle swell texture, and multiplicative speckle: intensity × Gamma(L, 1/L) with L
   looks, so that in dB the sea is grainy like a multi-look GRD product;
-- **ships**: elongated hulls (length/width 2–6) at a random heading with a few bright point
+- **ships**: elongated hulls (length/width 3–7) at a random heading with a few bright point
   scatterers, strong cross-polarised (HV) return, sometimes a dark turbulent wake;
 - **icebergs**: compact, irregular, rounder blobs with a weak HV return;
 - very bright targets get the cross-shaped side lobes of a SAR impulse response.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -386,22 +386,24 @@ def iceberg_frame(n: int = 1604, seed: int = 0) -> pd.DataFrame:
     return _frame(chips.ids, chips.band_1, chips.band_2, chips.inc_angle, chips.is_iceberg)
 
 
-def _atomic_target(path: str | os.PathLike[str]) -> Path:
+def _atomic_target(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The final path (its folder created if missing) and a temporary sibling to write first."""
     target = Path(path)
-    if target.exists() and target.is_dir():
+    if target.is_dir():
         raise InvalidInput(f"{str(target)!r} is a directory, expected a file path")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"folder {str(target.parent)!r} does not exist")
-    return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create folder {str(target.parent)!r}: {exc}") from exc
+    return target, target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
 
 
 def to_json(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write records as a ``train.json`` array, atomically (temp file + rename), so that a reader
     never sees half a file; returns the path."""
-    target = _atomic_target(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    target, tmp = _atomic_target(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with tmp.open("x", encoding="utf-8") as out:
             out.write("[")
             for i, record in enumerate(records):
                 if not isinstance(record, Mapping):
@@ -416,9 +418,8 @@ def to_json(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) 
                     raise InvalidInput(f"record #{i} cannot be written as JSON: {exc}") from exc
             out.write("]")
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 
@@ -763,10 +764,9 @@ def synthetic_s1_scene(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise InvalidInput(f"seed must be an integer, got {seed!r}")
     width, height, seed = int(width), int(height), int(seed)
-    target_path = _atomic_target(path)
-
     rng = np.random.default_rng([seed, 0x51])
     rows, cols, labels = _scene_positions(rng, width, height, targets)
+    target_path, tmp = _atomic_target(path)
     sea_hh_at = _clutter_db(_scene_angle(cols.astype(np.float64), width), hh=True)
     params = _sample_targets(rng, labels, sea_hh_at, hard=False)
     patch_hh, patch_hv, patch_sea = _render(params, _SCENE_PATCH)
@@ -795,10 +795,6 @@ def synthetic_s1_scene(
         "blockysize": SCENE_BLOCK,
         "interleave": "band",
     }
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target_path.name}.", suffix=".tif", dir=target_path.parent
-    )
-    os.close(fd)
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.set_band_description(1, "HH")
@@ -806,7 +802,7 @@ def synthetic_s1_scene(
             for block, r0 in enumerate(range(0, height, SCENE_BLOCK)):
                 r1 = min(height, r0 + SCENE_BLOCK)
                 row_idx = np.arange(r0, r1, dtype=np.float64)
-                wave = 1.0 * np.sin(ky * row_idx[:, None] + kx * col_idx[None, :] + swell[2])
+                wave = 0.5 * np.sin(ky * row_idx[:, None] + kx * col_idx[None, :] + swell[2])
                 mean_hh = 10.0 ** ((base_hh[None, :] + wave) / 10.0)
                 mean_hv = 10.0 ** ((base_hv[None, :] + 0.5 * wave) / 10.0)
                 add_hh = np.zeros_like(mean_hh)
@@ -829,10 +825,9 @@ def synthetic_s1_scene(
                 dst.write(hh, 1, window=window)
                 dst.write(hv, 2, window=window)
         os.replace(tmp, target_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        Path(tmp + ".aux.xml").unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".aux.xml").unlink(missing_ok=True)
     if not return_targets:
         return target_path
     found = [

@@ -243,6 +243,18 @@ def test_load_statoil_names_the_record_and_field(tmp_path: Path, change: str) ->
     assert err.value.details["problems"]
 
 
+def test_load_statoil_lists_the_first_twenty_problems(tmp_path: Path) -> None:
+    records = iceberg_dataset(25, seed=3)
+    for rec in records:
+        rec["is_iceberg"] = 7
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(records))
+    with pytest.raises(ValidationFailed, match="at least 19 more") as err:
+        load_statoil(path)
+    assert len(err.value.details["problems"]) == 20
+    assert err.value.message.startswith(f"train.json: record '{records[0]['id']}': is_iceberg")
+
+
 def test_load_statoil_rejects_files_that_are_not_a_json_array(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("[{'id': 1,")
@@ -267,9 +279,14 @@ def test_to_json_refuses_bad_records_and_leaves_nothing(tmp_path: Path) -> None:
         to_json(records, tmp_path / "train.json")
     with pytest.raises(InvalidInput, match="record #0"):
         to_json(["not a record"], tmp_path / "train.json")  # type: ignore[list-item]
-    with pytest.raises(InvalidInput, match="does not exist"):
-        to_json(records, tmp_path / "nowhere" / "train.json")
-    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InvalidInput, match="is a directory"):
+        to_json(records[:1], tmp_path / "folder")
+    assert [p.name for p in tmp_path.iterdir()] == ["folder"]
+    assert list((tmp_path / "folder").iterdir()) == []
+    # a missing folder is created, and the file has the usual permissions (not a temp file's 0600)
+    written = to_json(records[:1], tmp_path / "new" / "train.json")
+    assert written.stat().st_mode & 0o044 == Path(tmp_path / "folder").stat().st_mode & 0o044
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,5 +417,5 @@ def test_scene_with_explicit_targets(tmp_path: Path) -> None:
 )
 def test_scene_rejects_bad_arguments_and_writes_nothing(tmp_path: Path, kwargs: dict) -> None:
     with pytest.raises(InvalidInput):
-        synthetic_s1_scene(tmp_path / "bad.tif", **kwargs)
+        synthetic_s1_scene(tmp_path / "sub" / "bad.tif", **kwargs)
     assert list(tmp_path.iterdir()) == []
