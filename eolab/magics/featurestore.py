@@ -1,0 +1,85 @@
+"""``%eo fs list | show NAME [--version N] [--as-of T] [--limit N] | stats NAME``."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from eolab.magics.registry import UsageError, subcommand
+from eolab.widgets import Properties, Stack, Table
+
+if TYPE_CHECKING:
+    from eolab.magics.core import EolabMagics
+
+ACTIONS = ("list", "show", "stats")
+
+
+@subcommand("fs", help="the feature store: list feature groups, show one (as of a time), stats")
+@magic_arguments()
+@argument("action", metavar="ACTION", help="list, show or stats")
+@argument("name", metavar="NAME", nargs="?", help="the feature group (show, stats)")
+@argument("--version", type=int, default=None, help="its version (default: the latest)")
+@argument("--as-of", default=None, help="a UTC time: 'YYYY-MM-DD HH:MM:SS' (show)")
+@argument("--limit", type=int, default=10, help="rows to show (show)")
+def fs(magics: EolabMagics, args: Namespace, cell: str | None) -> Any:
+    """Feature groups of the current project."""
+    if args.action not in ACTIONS:
+        raise UsageError(f"ACTION must be one of {', '.join(ACTIONS)}, got {args.action!r}")
+    store = magics.project().get_feature_store()
+    if args.action == "list":
+        groups = store.get_feature_groups()
+        return Table(
+            ("name", "version", "primary key", "online", "features", "description"),
+            [
+                (
+                    g.name,
+                    g.version,
+                    ", ".join(g.primary_key),
+                    g.online_enabled,
+                    len(g.features),
+                    g.description,
+                )
+                for g in groups
+            ],
+            "feature groups",
+            data=groups,
+        )
+    if not args.name:
+        raise UsageError(f"%eo fs {args.action} needs the feature group NAME")
+    group = store.get_feature_group(args.name, args.version)
+    if args.action == "stats":
+        return group.get_statistics(args.as_of)
+    frame = group.read(wallclock_time=args.as_of, dataframe_type="pandas").head(args.limit)
+    commits = group.commit_details(limit=5)
+    summary = Properties(
+        [
+            ("version", group.version),
+            ("primary key", ", ".join(group.primary_key)),
+            ("event time", group.event_time or ""),
+            ("online", group.online_enabled),
+            ("as of", args.as_of or "latest"),
+            ("last commits", ", ".join(f"{c}: {d['committedOn']}" for c, d in commits.items())),
+        ],
+        title=f"feature group {group.name}",
+        data=group,
+    )
+    features = Table(
+        ("feature", "type", "primary", "partition"),
+        [(f.name, f.type, f.primary, f.partition) for f in group.features],
+        "features",
+    )
+    rows = Table(
+        tuple(frame.columns),
+        [tuple(_short(v) for v in r) for r in frame.itertuples(index=False)],
+        "rows",
+    )
+    return Stack(summary, features, rows, data=frame)
+
+
+def _short(value: Any) -> Any:
+    """Long arrays (bands) shown by their length, not 5,625 numbers."""
+    if hasattr(value, "__len__") and not isinstance(value, str) and len(value) > 6:
+        return f"[{len(value)} values]"
+    return value
