@@ -1,0 +1,122 @@
+"""Feature store: online lookups, offline reads and inserts against the raw libraries.
+
+Rows: online ``get_feature_vector`` p50/p99 vs a raw SQLite primary-key SELECT on the same rows
+(goal: p99 < 1 ms, within 100 µs); offline ``fg.read()`` vs DuckDB reading the same Parquet
+files into pandas (goal <= 1.3x); ``as_of`` an older version vs latest (<= 1.5x);
+``fg.insert(operation="insert")`` vs raw ``write_deltalake`` (<= 1.5x); an upsert of 10 %.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from deltalake import DeltaTable, write_deltalake
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import QUICK, percentile, row  # noqa: E402
+
+from eolab.workspace import Workspace  # noqa: E402
+
+ONLINE_ROWS = 2_000 if QUICK else 100_000
+OFFLINE_ROWS = 20_000 if QUICK else 1_000_000
+LOOKUPS = 200 if QUICK else 5_000
+
+
+def frame(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    data = {"id": np.arange(n, dtype=np.int64)}
+    for i in range(10):
+        data[f"f{i}"] = rng.normal(size=n)
+    return pd.DataFrame(data)
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        ws = Workspace.open(tmp_path / "home", user="bench")
+        fs = ws.create_project("Bench").get_feature_store()
+        off = {"enabled": False}
+
+        online = fs.create_feature_group(
+            "online_fg", version=1, primary_key=["id"], online_enabled=True, statistics_config=off
+        )
+        online.save(frame(ONLINE_ROWS))
+        rng = np.random.default_rng(1)
+        keys = rng.integers(0, ONLINE_ROWS, LOOKUPS).tolist()
+        ours = [timed(lambda k=k: online.get_feature_vector({"id": k})) for k in keys]
+        raw_db = sqlite3.connect(tmp_path / "raw.db")
+        frame(ONLINE_ROWS).to_sql("t", raw_db, index=False)
+        raw_db.execute("CREATE UNIQUE INDEX t_id ON t(id)")
+        raw = [
+            timed(lambda k=k: raw_db.execute("SELECT * FROM t WHERE id = ?", (k,)).fetchone())
+            for k in keys
+        ]
+        for q in (50, 99):
+            row(
+                "featurestore",
+                f"online get_feature_vector p{q}, {ONLINE_ROWS} rows x 10 (goal p99 < 1 ms)",
+                percentile(ours, q) * 1e6,
+                percentile(raw, q) * 1e6,
+                "µs",
+            )
+
+        data = frame(OFFLINE_ROWS)
+        offline = fs.create_feature_group(
+            "offline_fg", version=1, primary_key=["id"], statistics_config=off
+        )
+        insert_s = timed(lambda: offline.insert(data, operation="insert"))
+        raw_s = timed(lambda: write_deltalake(str(tmp_path / "raw_delta"), data))
+        row(
+            "featurestore",
+            f"insert {OFFLINE_ROWS} rows x 10, stats and online off (goal <= 1.5)",
+            insert_s,
+            raw_s,
+            "s",
+        )
+        changed = data.sample(frac=0.1, random_state=0).assign(f0=0.0)
+        row(
+            "featurestore",
+            "upsert of 10 % changed rows vs raw insert of all rows",
+            timed(lambda: offline.insert(changed)),
+            raw_s,
+            "s",
+        )
+
+        read_s = min(timed(lambda: offline.read(dataframe_type="pandas")) for _ in range(3))
+        files = DeltaTable(str(tmp_path / "raw_delta")).file_uris()
+        duck_s = min(timed(lambda: duckdb.read_parquet(files).df()) for _ in range(3))
+        row(
+            "featurestore",
+            f"offline read {OFFLINE_ROWS} rows vs DuckDB on the Parquet files (goal <= 1.3)",
+            read_s,
+            duck_s,
+            "s",
+        )
+        first_commit = min(offline.commit_details())
+        committed = offline.commit_details()[first_commit]["committedOn"]
+        old_s = min(timed(lambda: offline.as_of(committed).read()) for _ in range(3))
+        row(
+            "featurestore",
+            "as_of the first commit vs latest read (goal <= 1.5)",
+            old_s,
+            read_s,
+            "s",
+        )
+
+
+if __name__ == "__main__":
+    main()
