@@ -280,7 +280,7 @@ def reproject(
 # ---- tiling --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Chip:
     """One tile of a scene: its pixels (bands, size, size), where it is, and in which CRS."""
 
@@ -325,6 +325,10 @@ def _window_bounds(t: Any, window: Window) -> tuple[float, float, float, float]:
     (rasterio.windows.bounds costs more than the read of a 75x75 chip)."""
     c0, r0 = window.col_off, window.row_off
     c1, r1 = c0 + window.width, r0 + window.height
+    if t.b == 0 and t.d == 0:  # north-up: two corners suffice
+        x0, x1 = t.a * c0 + t.c, t.a * c1 + t.c
+        y0, y1 = t.e * r0 + t.f, t.e * r1 + t.f
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
     xs = [t.a * c + t.b * r + t.c for c, r in ((c0, r0), (c1, r0), (c0, r1), (c1, r1))]
     ys = [t.d * c + t.e * r + t.f for c, r in ((c0, r0), (c1, r0), (c0, r1), (c1, r1))]
     return min(xs), min(ys), max(xs), max(ys)
