@@ -11,7 +11,7 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from eolab.datasets.preview import preview as preview_file
 from eolab.datasets.upload import ChunkWriter, UploadPlan, Uploads, UploadStatus, plan_upload
 from eolab.errors import Conflict, InvalidInput, InvalidPath, NotFound
 from eolab.names import DATASET_NAME, check_name
+from eolab.widgets.progress import progress_bar
 
 if TYPE_CHECKING:
     from eolab.projects import Project
@@ -412,7 +413,11 @@ class DatasetApi:
         upload_id = hashlib.sha256(key.encode()).hexdigest()[:32]
         status = self.start_upload(rel, upload_id, st.st_size, chunk_size, None, overwrite)
         missing = sorted(set(range(status.total_chunks)) - set(status.received))
-        with open(source, "rb") as fh, _progress(st.st_size, source.name, progress) as advance:
+        with (
+            open(source, "rb") as fh,
+            progress_bar(st.st_size, f"upload {source.name}", progress, unit="B") as bar,
+        ):
+            advance = bar.update
             advance(len(status.received) * chunk_size if status.received else 0)
             for index in missing:
                 fh.seek(index * chunk_size)
@@ -464,20 +469,6 @@ class DatasetApi:
     def delete_tag(self, path: str, schema: str) -> None:
         with self._tx("dataset_create") as (s, row):
             tag_store.delete_tag(s, *self._tag_target(s, row, path), schema)
-
-
-@contextmanager
-def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    if not enabled:
-        yield lambda _n: None
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"upload {label}", leave=False)
-    try:
-        yield lambda n: bar.update(min(n, total - bar.n))
-    finally:
-        bar.close()
 
 
 __all__ = ["DatasetApi", "DatasetInfo", "FileInfo"]

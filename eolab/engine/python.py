@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from eolab.engine.base import Engine
-from eolab.engine.progress import progress_bar
+from eolab.widgets.progress import progress_bar
 
 # Worker processes use one thread each for numeric libraries: parallelism comes from the pool.
 _ONE_THREAD = {

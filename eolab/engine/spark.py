@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from eolab.engine.base import Engine
-from eolab.engine.progress import progress_bar
 from eolab.errors import ConfigurationError, InvalidInput
+from eolab.widgets.progress import progress_bar
 
 _lock = threading.Lock()
 _session: Any = None

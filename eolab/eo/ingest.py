@@ -41,6 +41,7 @@ from eolab.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from eolab.widgets.progress import progress_bar
 
 if TYPE_CHECKING:
     import pystac
@@ -179,21 +180,6 @@ class _Landing:
             raise
 
 
-@contextmanager
-def _bar(total: int, desc: str, unit: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A tqdm.auto bar (a widget in notebooks, text in terminals); advance(n) moves it."""
-    if not enabled:
-        yield lambda _n: None
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", leave=False)
-    try:
-        yield lambda n: bar.update(min(n, total - bar.n))
-    finally:
-        bar.close()
-
-
 class _Counted:
     """A readable stream that reports each block it hands out (for the progress bar)."""
 
@@ -279,8 +265,9 @@ def ingest_s3(
     files: list[FileInfo] = []
     with (
         landing.writing(),
-        _bar(sum(o.size for o in todo), f"ingest {where}", "B", progress) as advance,
+        progress_bar(sum(o.size for o in todo), f"ingest {where}", progress, unit="B") as bar,
     ):
+        advance = bar.update
         for obj, there in zip(objects, present, strict=True):
             if there is None:
                 landing.make_parent(obj.dest)
@@ -843,7 +830,8 @@ def ingest_stac(
         _check_tags(_stac_schema(project), values.values())
     files: list[FileInfo] = []
     todo = sum(p is None for p in present)
-    with landing.writing(), _bar(todo, "ingest STAC assets", "asset", progress) as advance:
+    with landing.writing(), progress_bar(todo, "ingest STAC assets", progress, unit="asset") as bar:
+        advance = bar.update
         for asset, there in zip(found, present, strict=True):
             if there is None:
                 landing.make_parent(asset.dest)
