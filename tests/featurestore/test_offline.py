@@ -18,7 +18,7 @@ from deltalake.exceptions import CommitFailedError
 
 import eolab
 from eolab.errors import Conflict
-from eolab.featurestore import FeatureStore, offline
+from eolab.featurestore import FeatureStore, offline, offline_spark
 from eolab.projects import Project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_spark_failure_between_parquet_write_and_commit_changes_nothing(
     def fail(*_args, **_kwargs):
         raise RuntimeError("driver died before the commit")
 
-    monkeypatch.setattr(offline.SparkDeltaStore, "_commit", fail)
+    monkeypatch.setattr(offline_spark.SparkDeltaStore, "_commit", fail)
     with pytest.raises(RuntimeError, match="before the commit"):
         fg.insert(chips(3, start=1, shift=9.0))
     monkeypatch.undo()
