@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from common import QUICK, median, row  # noqa: E402
 
-from eolab.eo.sar import add_band_avg, iceberg_frame  # noqa: E402
+from eolab.eo.sar import iceberg_frame  # noqa: E402
+from eolab.eo.statoil import add_band_avg  # noqa: E402
 
 REFERENCE_VAL_ACCURACY = 0.86  # DEMONSTRATOR.md: single run on the real train.json
 CHIPS = 64 if QUICK else 1604

@@ -96,7 +96,8 @@ class DemoRun:
 def stage_ingest(run: DemoRun) -> None:
     """Stage 1: dataset ``eodata`` with the iceberg chips (train.json) and a Sentinel-1 style
     scene, tagged ``location_polar`` and found by search."""
-    from eolab.eo.sar import iceberg_dataset, synthetic_s1_scene, to_json
+    from eolab.eo.sar import iceberg_dataset, to_json
+    from eolab.eo.scene import synthetic_s1_scene
 
     ws, summary = run.ws, run.summary
     datasets = run.project.get_dataset_api()
@@ -170,7 +171,7 @@ def stage_preprocess(run: DemoRun) -> None:
     """Stage 2: undersample, calibrate and tile the scene into 75x75 chips on the project's
     engine; read the chips back and add ``band_avg``."""
     from eolab.eo.preprocess import preprocess
-    from eolab.eo.sar import add_band_avg, load_statoil
+    from eolab.eo.statoil import add_band_avg, load_statoil
 
     summary = run.summary
     engine = run.project.get_engine()

@@ -23,8 +23,9 @@ from affine import Affine
 
 import eolab
 from eolab.datasets.api import DatasetApi
-from eolab.eo.ingest import STAC_TAG_SCHEMA, ingest_s3, ingest_stac
+from eolab.eo.ingest import ingest_s3
 from eolab.eo.s3 import s3_client
+from eolab.eo.stac import STAC_TAG_SCHEMA, ingest_stac
 from eolab.errors import (
     ConfigurationError,
     Conflict,

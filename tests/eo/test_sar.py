@@ -11,16 +11,9 @@ import pandas as pd
 import pytest
 import rasterio
 
-from eolab.eo.sar import (
-    PIXELS,
-    SceneTarget,
-    add_band_avg,
-    iceberg_dataset,
-    iceberg_frame,
-    load_statoil,
-    synthetic_s1_scene,
-    to_json,
-)
+from eolab.eo.sar import PIXELS, iceberg_dataset, iceberg_frame, to_json
+from eolab.eo.scene import SceneTarget, synthetic_s1_scene
+from eolab.eo.statoil import add_band_avg, load_statoil
 from eolab.errors import InvalidInput, ValidationFailed
 
 
