@@ -1,0 +1,41 @@
+"""``eolab demo``: the demonstrator pipeline, stage by stage, in a fresh demo workspace.
+
+Stages arrive with their issues (DESIGN's 'The demonstrator pipeline'), one module each; this
+package runs the ones that exist and prints one summary table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from eolab.demo.common import MARKER, PROJECT, SIZES, DemoRun, Summary, fresh_home
+from eolab.demo.ingest import stage_ingest
+from eolab.demo.preprocess import stage_preprocess
+from eolab.errors import InvalidInput
+from eolab.workspace import Workspace
+
+STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
+    ("ingest", stage_ingest),
+    ("preprocess", stage_preprocess),
+]
+
+__all__ = ["MARKER", "STAGES", "Summary", "run_demo"]
+
+
+def run_demo(home: Path, size: str = "default", echo: Callable[[str], None] = print) -> Summary:
+    """Run every available stage in a fresh workspace at ``home`` and print the summary."""
+    if size not in SIZES:
+        raise InvalidInput(f"demo size must be one of {SIZES}, got {size!r}")
+    from tqdm.auto import tqdm
+
+    home = fresh_home(home)
+    summary = Summary()
+    ws = Workspace.open(home)
+    project = ws.create_project(PROJECT, "Ship or iceberg, from Sentinel-1 SAR chips")
+    run = DemoRun(ws, project, size, summary)
+    for _name, stage in tqdm(STAGES, desc=f"eolab demo ({size})", unit="stage"):
+        stage(run)
+    echo(summary.render())
+    echo(f"workspace: {home}  (open it with: make lab, or eolab lab --home {home})")
+    return summary
