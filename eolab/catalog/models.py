@@ -159,3 +159,73 @@ class FeatureGroupRow(Base):
     location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ExperimentRow(Base):
+    """One experiment run (a launch, a search, a rerun); its files are ``location``."""
+
+    __tablename__ = "experiments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(32))  # launch, grid_search, random_search, rerun
+    state: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # args_dict / grid / boundaries given
+    metric_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    direction: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # best trial's
+    best_trial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    training_datasets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    code: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seed: Mapped[int] = mapped_column(Integer)
+    rerun_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    driver_host: Mapped[str] = mapped_column(String(256), default="")
+    driver_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TrialRow(Base):
+    """One trial of an experiment run: one call of the train function with one set of params."""
+
+    __tablename__ = "experiment_trials"
+    __table_args__ = (UniqueConstraint("experiment_id", "trial_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    trial_id: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    seed: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(256), default="")
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ModelRow(Base):
+    """One version of a registered model; its files are ``location`` (Models/<name>/<v>)."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trial_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    training_datasets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
