@@ -246,3 +246,130 @@ class WhoAmI(Model):
     user: DescribeUser
     scopes: list[str] | None
     project: str | None = None
+
+
+# ---- feature store: feature groups --------------------------------------------------------
+
+
+class DescribeCommit(Model):
+    commit_id: int = Field(description="the Delta table version")
+    committed_on: datetime
+    rows_inserted: int
+    rows_updated: int
+    rows_deleted: int
+    operation: str | None = None
+
+
+class DescribeFeatureGroupSummary(Model):
+    name: str
+    versions: list[int]
+    latest_version: int
+    description: str = Field(description="of the latest version")
+    online_enabled: bool = Field(description="of the latest version")
+    latest_commit: DescribeCommit | None = Field(description="of the latest version")
+
+
+class ListFeatureGroupsResponse(Model):
+    feature_groups: list[DescribeFeatureGroupSummary]
+
+
+class DescribeFeature(Model):
+    name: str
+    type: str
+    primary: bool
+    partition: bool
+    event_time: bool
+
+
+class DescribeFeatureGroupVersion(Model):
+    name: str
+    version: int
+    description: str
+    online_enabled: bool
+    num_features: int
+    creator: str | None
+    created: datetime | None
+    latest_commit: DescribeCommit | None
+
+
+class ListFeatureGroupVersionsResponse(Model):
+    name: str
+    versions: list[DescribeFeatureGroupVersion]
+
+
+class DescribeFeatureGroup(Model):
+    name: str
+    version: int
+    description: str
+    features: list[DescribeFeature]
+    primary_key: list[str]
+    event_time: str | None
+    partition_key: list[str]
+    online_enabled: bool
+    statistics_config: dict[str, Any]
+    location: str | None = Field(description="the Delta table's folder, relative to the project")
+    creator: str | None
+    created: datetime | None
+    row_count: int = Field(description="rows of the latest snapshot")
+    latest_commit: DescribeCommit | None
+    tags: dict[str, Any]
+
+
+class ListCommitsResponse(Model):
+    name: str
+    version: int
+    commits: list[DescribeCommit] = Field(description="newest first")
+
+
+class DescribeHistogramBin(Model):
+    lower: float
+    upper: float
+    count: int
+
+
+class DescribeFeatureStatistics(Model):
+    """hsfs' descriptive statistics of one feature (extra keys: exact uniqueness...)."""
+
+    model_config = ConfigDict(from_attributes=True, extra="allow")
+    name: str
+    type: str
+    count: int | None = None
+    num_non_null_values: int | None = None
+    num_null_values: int | None = None
+    completeness: float | None = None
+    approx_num_distinct_values: int | None = None
+    min: Any = None
+    max: Any = None
+    sum: Any = None
+    mean: float | None = None
+    stddev: float | None = None
+    histogram: list[DescribeHistogramBin] | None = None
+
+
+class DescribeFeatureGroupStatistics(Model):
+    name: str
+    version: int
+    commit_id: int
+    commit_time: datetime | None
+    row_count: int
+    features: list[DescribeFeatureStatistics]
+    correlations: dict[str, dict[str, float | None]]
+
+
+class DescribePreviewColumn(Model):
+    name: str
+    type: str
+    array: bool = Field(description="cells are {length, head}: the length and first values")
+
+
+class PreviewFeatureGroupResponse(Model):
+    name: str
+    version: int
+    storage: str = Field(description="offline (Delta) or online")
+    as_of: datetime | None
+    commit_id: int | None = Field(description="the snapshot read (offline)")
+    num_rows: int = Field(description="rows in that snapshot or online table")
+    columns: list[DescribePreviewColumn]
+    rows: list[dict[str, Any]] = Field(
+        description="NaN and infinities as the strings 'NaN', 'Infinity', '-Infinity'"
+    )

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from eolab.server import models as m
 from eolab.server.base import API_PREFIX, ApiHandler
 from eolab.server.handlers import datasets, platform, projects, search
+from eolab.server.handlers import featurestore as fs
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Route:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
         return API_PREFIX + regex + "/?"
 
+
+FG = "/projects/{project}/featurestore/featuregroups"
+FGV = FG + "/{name}/versions/{v}"
 
 ROUTES: list[Route] = [
     Route("/whoami", platform.WhoAmIResource, {"get": Op("The caller", response=m.WhoAmI)}),
@@ -204,5 +208,92 @@ ROUTES: list[Route] = [
             "delete": Op("Delete a tag", status=204, query=("schema",)),
         },
         tag="tags",
+    ),
+    # ---- feature store: feature groups ----
+    Route(
+        FG,
+        fs.FeatureGroupsResource,
+        {
+            "get": Op(
+                "List feature groups: versions, description, online, latest commit",
+                response=m.ListFeatureGroupsResponse,
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FG + "/{name}",
+        fs.FeatureGroupResource,
+        {
+            "get": Op(
+                "Every version of a feature group", response=m.ListFeatureGroupVersionsResponse
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV,
+        fs.FeatureGroupVersionResource,
+        {
+            "get": Op(
+                "Describe a feature group version: features and key roles, row count, tags",
+                response=m.DescribeFeatureGroup,
+            ),
+            "delete": Op(
+                "Delete a feature group version (409 while a training dataset uses it, "
+                "unless ?force=true)",
+                status=204,
+                query=("force",),
+            ),
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV + "/commits",
+        fs.FeatureGroupCommitsResource,
+        {
+            "get": Op(
+                "Commits, newest first",
+                response=m.ListCommitsResponse,
+                query=("limit", "wallclock_time"),
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV + "/statistics",
+        fs.FeatureGroupStatisticsResource,
+        {
+            "get": Op(
+                "Per-feature statistics (with histograms) of the latest commit, or of the last "
+                "commit at or before ?commit_time=",
+                response=m.DescribeFeatureGroupStatistics,
+                query=("commit_time",),
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV + "/preview",
+        fs.FeatureGroupPreviewResource,
+        {
+            "get": Op(
+                "The first ?n= rows (at most 1000), offline as of ?as_of= or ?online=true; "
+                "array features as their length and first values",
+                response=m.PreviewFeatureGroupResponse,
+                query=("n", "as_of", "online"),
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV + "/tags",
+        fs.FeatureGroupTagsResource,
+        {
+            "get": Op("Tags of a feature group version", response=m.TagsResponse),
+            "put": Op("Add or replace a tag", m.SetTag, m.TagsResponse),
+            "delete": Op("Delete a tag", status=204, query=("schema",)),
+        },
+        tag="featurestore",
     ),
 ]

@@ -22,6 +22,7 @@ EXAMPLES = {
     "prefix": "abcdef012345",
     "name": "location_polar",
     "upload_id": "upload-0001-abcdef",
+    "v": "1",
 }
 # For the files route, {path} is below the dataset.
 FILES_PATH_EXAMPLE = "a.txt"
