@@ -90,6 +90,15 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(EolabMagics)
 
 
+def __getattr__(name: str) -> Any:
+    """``from eolab import experiment``: the experiments facade, imported on first use."""
+    if name == "experiment":
+        import eolab.experiments
+
+        return eolab.experiments
+    raise AttributeError(f"module 'eolab' has no attribute {name!r}")
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from eolab.server.app import EolabApp
 
