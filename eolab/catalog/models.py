@@ -229,3 +229,31 @@ class ModelRow(Base):
     location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TrainingDatasetRow(Base):
+    """One version of a training dataset; its files are the split folders under ``location``."""
+
+    __tablename__ = "training_datasets"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    data_format: Mapped[str] = mapped_column(String(16))
+    # {"train": 0.8, "test": 0.2}, or None for one unsplit set of files
+    splits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    split_sizes: Mapped[dict[str, Any]] = mapped_column(JSON)  # rows per split ("" when unsplit)
+    seed: Mapped[int] = mapped_column(Integer)  # 0 <= seed < 2**31
+    label: Mapped[list[str]] = mapped_column(JSON)
+    primary_key: Mapped[list[str]] = mapped_column(JSON)  # the split key; [] hashes whole rows
+    statistics_config: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # one {"name", "type", "kind", "shape", "nullable", "label"} per column, in column order
+    features: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # the feature groups it was built from: [{"name", "version", "commit_id"}]
+    provenance: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    location: Mapped[str] = mapped_column(String(1024))  # relative to the project root
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -434,8 +434,10 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics):
     # ---- hooks ------------------------------------------------------------------------------
 
     def _referenced_by_training_datasets(self) -> list[str]:
-        """Training datasets built from this version. TODO(training datasets): query them."""
-        return []
+        """Training datasets (``"name vN"``) whose recorded provenance names this version."""
+        from eolab.featurestore.training_dataset import referencing
+
+        return referencing(self.feature_store, self.name, self.version)
 
     def _after_write(
         self, frame: Any, result: WriteResult, storage: str | None, operation: str

@@ -33,6 +33,7 @@ from eolab.names import check_name
 
 if TYPE_CHECKING:
     from eolab.engine import Engine
+    from eolab.featurestore.training_dataset import TrainingDataset
     from eolab.projects import Project
 
 SCOPE = "featurestore"
@@ -307,6 +308,65 @@ class FeatureStore:
                 online_enabled,
                 statistics_config,
             )
+
+    # ---- training datasets (eolab.featurestore.training_dataset) ----------------------------
+
+    def create_training_dataset(
+        self,
+        name: str,
+        version: int | None = None,
+        description: str = "",
+        data_format: str = "tfrecords",
+        splits: dict[str, float] | None = None,
+        seed: int | None = None,
+        label: list[str] | str | None = None,
+        statistics_config: dict[str, Any] | bool | None = None,
+        feature_shapes: dict[str, list[int]] | None = None,
+        primary_key: list[str] | None = None,
+    ) -> TrainingDataset:
+        """A new, unsaved training dataset (hsfs names); ``save(query | df)`` writes it.
+
+        ``data_format``: tfrecords (or tfrecord), parquet, csv, tsv, npy. ``splits``:
+        ``{"train": 0.8, "test": 0.2}`` (positive, summing to 1), rows assigned by a hash of
+        their ``primary_key`` (default: the query's; without one, the whole row) and ``seed``
+        (random and recorded when None). ``feature_shapes``: ``{"band_1": [75, 75]}`` reshapes
+        fixed-length arrays for the readers. ``version=None`` takes the next free version at
+        save time (with a VersionWarning).
+        """
+        from eolab.featurestore import training_dataset
+
+        return training_dataset.create(
+            self,
+            name,
+            version,
+            description,
+            data_format,
+            splits,
+            seed,
+            label,
+            statistics_config,
+            feature_shapes,
+            primary_key,
+        )
+
+    def get_training_dataset(self, name: str, version: int | None = None) -> TrainingDataset:
+        """Version ``version`` of training dataset ``name``; the latest when None."""
+        from eolab.featurestore import training_dataset
+
+        return training_dataset.get(self, name, version)
+
+    def get_training_datasets(self, name: str | None = None) -> list[TrainingDataset]:
+        """Every version of training dataset ``name`` (of every training dataset when None)."""
+        from eolab.featurestore import training_dataset
+
+        return training_dataset.get_all(self, name)
+
+    def sql(self, query: str, dataframe_type: str = "default") -> Any:
+        """Run one read-only SELECT over the feature groups, each the table
+        ``<name>_<version>`` at its latest commit (as hsfs); DuckDB or Spark SQL."""
+        from eolab.featurestore.query_run import run_sql
+
+        return run_sql(self, query, dataframe_type)
 
     def __repr__(self) -> str:
         return f"FeatureStore({self.name!r}, engine={self.project.engine!r})"
