@@ -257,3 +257,64 @@ class TrainingDatasetRow(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExpectationRow(Base):
+    """A named set of validation rules on features; attached to feature groups to gate inserts."""
+
+    __tablename__ = "expectations"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    description: Mapped[str] = mapped_column(Text, default="")
+    features: Mapped[list[str]] = mapped_column(JSON)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # Rule.to_dict() each
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExpectationAttachmentRow(Base):
+    """An expectation attached to one feature group version."""
+
+    __tablename__ = "feature_group_expectations"
+    feature_group_id: Mapped[int] = mapped_column(
+        ForeignKey("feature_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    expectation_id: Mapped[int] = mapped_column(
+        ForeignKey("expectations.id", ondelete="CASCADE"), primary_key=True
+    )
+    attached_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ValidationTypeRow(Base):
+    """How inserts into a feature group version are validated: STRICT, WARNING, ALL or NONE
+    (a table of its own, so that feature_groups needs no migration)."""
+
+    __tablename__ = "feature_group_validation_types"
+    feature_group_id: Mapped[int] = mapped_column(
+        ForeignKey("feature_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    validation_type: Mapped[str] = mapped_column(String(16))
+
+
+class ValidationRow(Base):
+    """One validation report of an insert. ``feature_group_id`` is None while the group is
+    unsaved (its first save was rejected); registering the group adopts such reports."""
+
+    __tablename__ = "validations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    feature_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feature_groups.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    feature_group_name: Mapped[str] = mapped_column(String(63))
+    feature_group_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    validation_time: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    ingested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the Delta version the insert was to commit (the table's version + 1 when validated)
+    expected_commit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

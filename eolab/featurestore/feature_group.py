@@ -29,6 +29,7 @@ from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import offline
 from eolab.featurestore import schema as fschema
 from eolab.featurestore.feature_statistics import FeatureStatistics
+from eolab.featurestore.feature_validation import FeatureValidation
 from eolab.featurestore.online_features import OnlineFeatures
 from eolab.featurestore.schema import Feature
 
@@ -127,7 +128,7 @@ class Query:
         )
 
 
-class FeatureGroup(OnlineFeatures, FeatureStatistics):
+class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
     """A handle on one feature group version; unsaved until its first save/insert."""
 
     def __init__(
@@ -287,6 +288,7 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics):
             target = fschema.check(expected, given, self.primary_key, self._what, evolve)
         frame = fschema.conform(frame, target)
         frame = fschema.check_keys(frame, self.primary_key, self.event_time, self._what)
+        self._validate_insert(frame)  # may reject the insert: nothing is written yet
         if first:
             self._load(self.feature_store._register(self, self._feature_dicts(target)))
             store = self._store()

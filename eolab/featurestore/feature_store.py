@@ -30,6 +30,7 @@ from eolab.datasets import tags as tag_store
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore.feature_group import FeatureGroup
 from eolab.names import check_name
+from eolab.validation.expectation import Expectation, get_expectation, get_expectations
 
 if TYPE_CHECKING:
     from eolab.engine import Engine
@@ -171,6 +172,7 @@ class FeatureStore:
                 s.add(row)
                 s.flush()
                 self._index(s, project, row)
+                fg._register_validation(s, project, row)  # its expectations, validation type
                 return row
         except IntegrityError as exc:
             raise self._exists(fg.name, fg.version) from exc
@@ -229,10 +231,14 @@ class FeatureStore:
         partition_key: list[str] | None = None,
         online_enabled: bool = False,
         statistics_config: dict[str, Any] | bool | None = None,
+        expectations: list[Any] | None = None,
+        validation_type: str = "NONE",
     ) -> FeatureGroup:
         """A new, unsaved feature group: its metadata is registered by the first save/insert.
 
         ``version=None`` takes the next free version at that point (with a VersionWarning).
+        ``expectations`` (saved expectations or their names) are attached and
+        ``validation_type`` (NONE, STRICT, WARNING, ALL) set when it is registered.
         """
         check_name(name, "feature group")
         version = _version(version)
@@ -250,7 +256,7 @@ class FeatureStore:
             with self._tx(write=False) as (s, project):
                 if self._rows_at(s, project, name, version):
                     raise self._exists(name, version)
-        return FeatureGroup(
+        fg = FeatureGroup(
             self,
             name,
             version,
@@ -261,6 +267,8 @@ class FeatureStore:
             online_enabled=bool(online_enabled),
             statistics_config=_statistics_config(statistics_config),
         )
+        fg._set_validation(expectations, validation_type)
+        return fg
 
     def get_feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
         """Version ``version`` of feature group ``name``; the latest when None."""
@@ -292,6 +300,8 @@ class FeatureStore:
         partition_key: list[str] | None = None,
         online_enabled: bool = False,
         statistics_config: dict[str, Any] | bool | None = None,
+        expectations: list[Any] | None = None,
+        validation_type: str = "NONE",
     ) -> FeatureGroup:
         """The feature group if it exists (the latest version when None), else a new one."""
         check_name(name, "feature group")
@@ -307,7 +317,27 @@ class FeatureStore:
                 partition_key,
                 online_enabled,
                 statistics_config,
+                expectations,
+                validation_type,
             )
+
+    # ---- expectations (eolab.validation) --------------------------------------------------
+
+    def create_expectation(
+        self,
+        name: str,
+        description: str = "",
+        features: list[str] | None = None,
+        rules: list[Any] | None = None,
+    ) -> Expectation:
+        """A new expectation of this project; ``save()`` checks and stores it."""
+        return Expectation(name, description, features, rules, feature_store=self)
+
+    def get_expectation(self, name: str) -> Expectation:
+        return get_expectation(self, name)
+
+    def get_expectations(self) -> list[Expectation]:
+        return get_expectations(self)
 
     # ---- training datasets (eolab.featurestore.training_dataset) ----------------------------
 
