@@ -1,4 +1,5 @@
-"""``%eo fs list | show NAME [--version N] [--as-of T] [--limit N] | stats NAME``."""
+"""``%eo fs list | show NAME [--version N] [--as-of T] [--limit N] | stats NAME``,
+``%eo fs validate NAME [--version N]`` and ``%eo fs expectations [NAME]``."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from eolab.widgets import Properties, Stack, Table
 if TYPE_CHECKING:
     from eolab.magics.core import EolabMagics
 
-ACTIONS = ("list", "show", "stats")
+ACTIONS = ("list", "show", "stats", "validate", "expectations")
 
 
 @subcommand("fs", help="the feature store: list feature groups, show one (as of a time), stats")
 @magic_arguments()
-@argument("action", metavar="ACTION", help="list, show or stats")
-@argument("name", metavar="NAME", nargs="?", help="the feature group (show, stats)")
+@argument("action", metavar="ACTION", help="list, show, stats, validate or expectations")
+@argument("name", metavar="NAME", nargs="?", help="the feature group (show, stats, validate)")
 @argument("--version", type=int, default=None, help="its version (default: the latest)")
 @argument("--as-of", default=None, help="a UTC time: 'YYYY-MM-DD HH:MM:SS' (show)")
 @argument("--limit", type=int, default=10, help="rows to show (show)")
@@ -28,6 +29,8 @@ def fs(magics: EolabMagics, args: Namespace, cell: str | None) -> Any:
     if args.action not in ACTIONS:
         raise UsageError(f"ACTION must be one of {', '.join(ACTIONS)}, got {args.action!r}")
     store = magics.project().get_feature_store()
+    if args.action in ("validate", "expectations"):
+        return _validation(store, args)
     if args.action == "list":
         groups = store.get_feature_groups()
         return Table(
@@ -83,3 +86,44 @@ def _short(value: Any) -> Any:
     if hasattr(value, "__len__") and not isinstance(value, str) and len(value) > 6:
         return f"[{len(value)} values]"
     return value
+
+
+def _validation(store: Any, args: Namespace) -> Any:
+    """``validate NAME``: a dry run of the group's expectations on its current data (the
+    report, not stored); ``expectations [NAME]``: the project's, or those of one group."""
+    if args.action == "expectations" and not args.name:
+        found = store.get_expectations()
+        return Table(
+            ("expectation", "features", "rules", "description"),
+            [
+                (e.name, ", ".join(e.features), ", ".join(r.name for r in e.rules), e.description)
+                for e in found
+            ],
+            "expectations",
+            data=found,
+        )
+    if not args.name:
+        raise UsageError(f"%eo fs {args.action} needs the feature group NAME")
+    group = store.get_feature_group(args.name, args.version)
+    if args.action == "validate":
+        return group.validate()
+    attached = group.get_expectations()
+    last = group.get_validations(limit=1)
+    summary = Properties(
+        [
+            ("validation type", group.validation_type),
+            ("last validation", f"{last[0].status} at {last[0].validation_time}" if last else ""),
+        ],
+        title=f"expectations of {group.name} v{group.version}",
+        data=attached,
+    )
+    rules = Table(
+        ("expectation", "features", "rule", "level", "expected"),
+        [
+            (e.name, ", ".join(e.features), r.name, r.level, r.expected_text())
+            for e in attached
+            for r in e.rules
+        ],
+        "rules",
+    )
+    return Stack(summary, rules, data=attached)

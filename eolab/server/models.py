@@ -373,3 +373,118 @@ class PreviewFeatureGroupResponse(Model):
     rows: list[dict[str, Any]] = Field(
         description="NaN and infinities as the strings 'NaN', 'Infinity', '-Infinity'"
     )
+
+
+# ---- feature store: expectations and validations --------------------------------------------
+
+
+class ValidationType(StrEnum):
+    NONE = "NONE"
+    STRICT = "STRICT"
+    WARNING = "WARNING"
+    ALL = "ALL"
+
+
+class ValidationStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    WARNING = "WARNING"
+    FAILURE = "FAILURE"
+
+
+class ValidationRule(Model):
+    """A Deequ rule as Hopsworks writes it (camelCase); ``min``/``max`` bound the measure."""
+
+    model_config = ConfigDict(from_attributes=True, extra="forbid", populate_by_name=True)
+    name: str = Field(description="HAS_MIN, HAS_COMPLETENESS, IS_CONTAINED_IN...")
+    level: str = Field("ERROR", description="ERROR or WARNING")
+    min: float | None = None
+    max: float | None = None
+    value: float | None = Field(
+        None, description="the exact expected value; the quantile for HAS_APPROX_QUANTILE"
+    )
+    pattern: str | None = None
+    accepted_type: str | None = Field(None, alias="acceptedType")
+    legal_values: list[Any] | None = Field(None, alias="legalValues")
+
+
+class CreateExpectation(Model):
+    name: str
+    description: str = ""
+    features: list[str]
+    rules: list[ValidationRule]
+
+
+class DescribeExpectation(Model):
+    name: str
+    description: str
+    features: list[str]
+    rules: list[ValidationRule]
+    creator: str | None = None
+    created: datetime | None = None
+
+
+class ListExpectationsResponse(Model):
+    expectations: list[DescribeExpectation]
+
+
+class AttachExpectation(Model):
+    expectation: str = Field(description="the name of a saved expectation")
+
+
+class SetValidationType(Model):
+    validation_type: ValidationType
+
+
+class FeatureGroupExpectationsResponse(Model):
+    name: str
+    version: int
+    validation_type: ValidationType
+    expectations: list[DescribeExpectation]
+
+
+class DescribeRuleResult(Model):
+    features: list[str]
+    message: str
+    rule: ValidationRule
+    status: ValidationStatus
+    value: float | None
+
+
+class DescribeExpectationResult(Model):
+    expectation: DescribeExpectation
+    results: list[DescribeRuleResult]
+    status: ValidationStatus
+
+
+class ValidationCounts(Model):
+    success: int
+    warning: int
+    failure: int
+
+
+class ValidatedFeatureGroup(Model):
+    name: str
+    version: int | None
+
+
+class DescribeValidation(Model):
+    """A validation report, shaped like Hopsworks' FeatureGroupValidation (camelCase)."""
+
+    model_config = ConfigDict(from_attributes=True, extra="forbid", populate_by_name=True)
+    validation_id: int | None = Field(alias="validationId", description="None for a dry run")
+    validation_time: datetime = Field(alias="validationTime")
+    commit_time: datetime | None = Field(alias="commitTime")
+    commit_id: int | None = Field(alias="commitId")
+    feature_group: ValidatedFeatureGroup = Field(alias="featureGroup")
+    validation_type: ValidationType | None = Field(alias="validationType")
+    ingested: bool | None = Field(description="did the insert go ahead (None: a dry run)")
+    row_count: int = Field(alias="rowCount")
+    status: ValidationStatus
+    summary: ValidationCounts
+    expectation_results: list[DescribeExpectationResult] = Field(alias="expectationResults")
+
+
+class ListValidationsResponse(Model):
+    name: str
+    version: int
+    validations: list[DescribeValidation]

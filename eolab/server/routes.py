@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from eolab.server import models as m
 from eolab.server.base import API_PREFIX, ApiHandler
-from eolab.server.handlers import datasets, platform, projects, search
+from eolab.server.handlers import datasets, platform, projects, search, validation
 from eolab.server.handlers import featurestore as fs
 
 
@@ -293,6 +293,68 @@ ROUTES: list[Route] = [
             "get": Op("Tags of a feature group version", response=m.TagsResponse),
             "put": Op("Add or replace a tag", m.SetTag, m.TagsResponse),
             "delete": Op("Delete a tag", status=204, query=("schema",)),
+        },
+        tag="featurestore",
+    ),
+    # ---- feature store: expectations and validations ----
+    Route(
+        "/projects/{project}/featurestore/expectations",
+        validation.ExpectationsResource,
+        {
+            "get": Op("List the project's expectations", response=m.ListExpectationsResponse),
+            "post": Op(
+                "Create an expectation (its rules are checked; 409 if the name exists)",
+                m.CreateExpectation,
+                m.DescribeExpectation,
+                201,
+            ),
+        },
+        tag="featurestore",
+    ),
+    Route(
+        "/projects/{project}/featurestore/expectations/{name}",
+        validation.ExpectationResource,
+        {
+            "get": Op("Describe an expectation", response=m.DescribeExpectation),
+            "delete": Op("Delete an expectation (409 while attached)", status=204),
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV + "/expectations",
+        validation.FeatureGroupExpectationsResource,
+        {
+            "get": Op(
+                "The expectations attached to a feature group version, and its validation type",
+                response=m.FeatureGroupExpectationsResponse,
+            ),
+            "post": Op(
+                "Attach an expectation (its features and rule types are checked)",
+                m.AttachExpectation,
+                m.FeatureGroupExpectationsResponse,
+            ),
+            "put": Op(
+                "Set the validation type: NONE, STRICT, WARNING or ALL",
+                m.SetValidationType,
+                m.FeatureGroupExpectationsResponse,
+            ),
+            "delete": Op("Detach ?expectation=NAME", status=204, query=("expectation",)),
+        },
+        tag="featurestore",
+    ),
+    Route(
+        FGV + "/validations",
+        validation.ValidationsResource,
+        {
+            "get": Op(
+                "Validation reports of inserts, newest first (?limit=, default 20)",
+                response=m.ListValidationsResponse,
+                query=("limit",),
+            ),
+            "post": Op(
+                "Validate the current data now (a dry run: the report is returned, not stored)",
+                response=m.DescribeValidation,
+            ),
         },
         tag="featurestore",
     ),
