@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,24 +74,56 @@ def _cloudpickle() -> Any:
         return None
 
 
-def importable(fn: Any) -> bool:
-    """A fresh process finds ``fn``'s module on this import path (so it can go by reference)."""
-    name = getattr(fn, "__module__", None)
-    module = sys.modules.get(name or "")
-    file = getattr(module, "__file__", None)
-    if not name or name == "__main__" or not file or "<" in getattr(fn, "__qualname__", "<"):
+def _module_importable(name: str) -> bool:
+    """A fresh process finds module ``name`` where this one loaded it from."""
+    file = getattr(sys.modules.get(name), "__file__", None)
+    if name == "__main__" or not file:
         return False
     target = Path(file).resolve()
     parts = name.split(".")
     for entry in sys.path:
         base = Path(entry or os.getcwd())
-        for candidate in (
-            base.joinpath(*parts[:-1], parts[-1] + ".py"),
-            base.joinpath(*parts, "__init__.py"),
-        ):
-            if candidate.resolve() == target:
-                return True
+        module_file = base.joinpath(*parts[:-1], parts[-1] + ".py")
+        if target in (module_file.resolve(), base.joinpath(*parts, "__init__.py").resolve()):
+            return True
     return False
+
+
+def importable(fn: Any) -> bool:
+    """``fn`` can be pickled by reference: a trial process imports it by module and name."""
+    name = getattr(fn, "__module__", None)
+    return bool(name) and "<" not in getattr(fn, "__qualname__", "<") and _module_importable(name)
+
+
+def _code_names(code: Any) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _unimportable_modules(fn: Any) -> list[types.ModuleType]:
+    """Modules that ``fn`` and the globals and closure values it uses come from, which a fresh
+    process could not import (test modules, files loaded by path): they go by value."""
+    found: dict[str, types.ModuleType] = {}
+    candidates = [fn]
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        namespace = getattr(fn, "__globals__", {})
+        candidates += [namespace[n] for n in _code_names(code) if n in namespace]
+        for cell in getattr(fn, "__closure__", None) or ():
+            with contextlib.suppress(ValueError):
+                candidates.append(cell.cell_contents)
+    for obj in candidates:
+        module = obj if isinstance(obj, types.ModuleType) else None
+        if module is None:
+            module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        if module is None or module.__name__ in ("__main__", "builtins"):
+            continue
+        if getattr(module, "__file__", None) and not _module_importable(module.__name__):
+            found[module.__name__] = module
+    return list(found.values())
 
 
 def dump_function(fn: Any) -> bytes:
@@ -103,16 +136,16 @@ def dump_function(fn: Any) -> bytes:
         except (pickle.PicklingError, AttributeError, TypeError):
             pass
     shipper = _cloudpickle()
-    module = getattr(fn, "__module__", None)
     if shipper is None:
         raise InvalidInput(
-            f"train_fn {getattr(fn, '__qualname__', fn)!r} is defined in {module!r}, which trial "
-            "processes cannot import; shipping it needs cloudpickle (pip install cloudpickle, or "
-            "eolab[spark]), or define it in an importable module"
+            f"train_fn {getattr(fn, '__qualname__', fn)!r} is defined in "
+            f"{getattr(fn, '__module__', None)!r}, which trial processes cannot import; shipping "
+            "it needs cloudpickle (pip install cloudpickle, or eolab[spark]), or define it in an "
+            "importable module"
         )
-    by_value = module in sys.modules and module != "__main__"
-    if by_value:
-        shipper.register_pickle_by_value(sys.modules[module])
+    by_value = _unimportable_modules(fn)
+    for module in by_value:
+        shipper.register_pickle_by_value(module)
     try:
         return shipper.dumps(fn)
     except Exception as exc:  # noqa: BLE001 - any pickling problem is the function's
@@ -120,8 +153,8 @@ def dump_function(fn: Any) -> bytes:
             f"train_fn cannot be sent to trial processes: {type(exc).__name__}: {exc}"
         ) from exc
     finally:
-        if by_value:
-            shipper.unregister_pickle_by_value(sys.modules[module])
+        for module in by_value:
+            shipper.unregister_pickle_by_value(module)
 
 
 def load_function(path: Path) -> Any:
