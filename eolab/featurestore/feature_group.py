@@ -31,6 +31,7 @@ from eolab.featurestore import schema as fschema
 from eolab.featurestore.feature_statistics import FeatureStatistics
 from eolab.featurestore.feature_validation import FeatureValidation
 from eolab.featurestore.online_features import OnlineFeatures
+from eolab.featurestore.query import Query
 from eolab.featurestore.schema import Feature
 
 if TYPE_CHECKING:
@@ -97,37 +98,6 @@ def _result(commit: offline.Commit | None) -> WriteResult:
     )
 
 
-class Query:
-    """A time-travel read of one feature group (the full Query API comes later).
-
-    Without ``exclude_until`` it reads the snapshot as of ``wallclock_time``; with it, the rows
-    written by commits in (``exclude_until``, ``wallclock_time``].
-    """
-
-    def __init__(
-        self, feature_group: FeatureGroup, wallclock_time: Any, exclude_until: Any = None
-    ) -> None:
-        self.feature_group = feature_group
-        self.wallclock_time = None if wallclock_time is None else utc(wallclock_time)
-        self.exclude_until = None if exclude_until is None else utc(exclude_until, "exclude_until")
-
-    def read(self, dataframe_type: str = "default") -> Any:
-        fg = self.feature_group
-        if self.exclude_until is None:
-            return fg.read(self.wallclock_time, dataframe_type)
-        end = self.wallclock_time or datetime.now(UTC).replace(tzinfo=None)
-        return fg.read_changes(self.exclude_until, end, dataframe_type)
-
-    def show(self, n: int = 20) -> Any:
-        return self.read("pandas").head(n)
-
-    def __repr__(self) -> str:
-        return (
-            f"Query({self.feature_group.name!r} v{self.feature_group.version}, "
-            f"as_of={self.wallclock_time}, exclude_until={self.exclude_until})"
-        )
-
-
 class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
     """A handle on one feature group version; unsaved until its first save/insert."""
 
@@ -178,15 +148,67 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
 
     @property
     def features(self) -> list[Feature]:
-        return [Feature(**f) for f in self._features]
+        """The features, each bound to this group (``fg.features[0] > 3`` is a filter)."""
+        return [Feature(**f).bound(self) for f in self._features]
 
     schema = features
 
     def get_feature(self, name: str) -> Feature:
-        for feature in self.features:
-            if feature.name == name:
-                return feature
-        raise NotFound(f"{self._what} has no feature {name!r}")
+        """Feature ``name``, bound to this group; also ``fg.name`` and ``fg["name"]``."""
+        for f in self._features:
+            if f["name"] == name:
+                return Feature(**f).bound(self)
+        raise NotFound(
+            f"{self._what} has no feature {name!r}; its features are "
+            f"{[f['name'] for f in self._features]}",
+            details={"feature": name},
+        )
+
+    def __getitem__(self, name: str) -> Feature:
+        return self.get_feature(name)
+
+    def __contains__(self, name: object) -> bool:
+        return any(f["name"] == name for f in self._features)
+
+    def __getattr__(self, name: str) -> Feature:
+        """``fg.inc_angle``: a feature, when no attribute has that name (as hsfs)."""
+        features = self.__dict__.get("_features")
+        if not name.startswith("_") and features is not None:
+            for f in features:
+                if f["name"] == name:
+                    return Feature(**f).bound(self)
+        known = [f["name"] for f in features or []]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute or feature {name!r} "
+            f"(features: {known})"
+        )
+
+    # ---- queries (eolab.featurestore.query) ---------------------------------------------------
+
+    def _selection(self, features: Any, what: str) -> list[str]:
+        from eolab.featurestore.query import _known, _names
+
+        self._require_saved()
+        names = _names(features, what)
+        _known(self, names, what)
+        return names
+
+    def select_all(self) -> Query:
+        """A query of every feature (as the snapshot read has them)."""
+        return Query(self)
+
+    def select(self, features: list[str | Feature]) -> Query:
+        """A query of the named features, in the order given."""
+        return Query(self, self._selection(features, "select"))
+
+    def select_except(self, features: list[str | Feature] | None = None) -> Query:
+        """A query of every feature but the named ones."""
+        left_out = self._selection(features or [], "select_except")
+        return Query(self, [f["name"] for f in self._features if f["name"] not in left_out])
+
+    def filter(self, condition: Any) -> Query:
+        """``select_all().filter(condition)``."""
+        return self.select_all().filter(condition)
 
     @property
     def _what(self) -> str:
@@ -220,13 +242,21 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
     def _store(self) -> offline.DeltaStore:
         return offline.open_store(self._path(), self._what, self.feature_store.engine)
 
-    def _columns(self, store: offline.DeltaStore) -> pa.Schema:
-        """The schema in feature order (plus any column the table has that the catalog lacks)."""
+    def _columns(self, store: offline.DeltaStore, snapshot: Any = None) -> pa.Schema:
+        """The schema in feature order (plus any column the table has that the catalog lacks).
+
+        With ``snapshot`` (a DeltaTable at some version): only the columns it has.
+        """
         catalog = fschema.schema_from_features(self._features)
-        if not store.exists():
+        if snapshot is None and not store.exists():
             return catalog
-        table = store.schema()
-        known = [table.field(n) if n in table.names else catalog.field(n) for n in catalog.names]
+        table = store.schema(snapshot)
+        if snapshot is not None:
+            known = [table.field(n) for n in catalog.names if n in table.names]
+        else:
+            known = [
+                table.field(n) if n in table.names else catalog.field(n) for n in catalog.names
+            ]
         return pa.schema(known + [f for f in table if f.name not in catalog.names])
 
     # ---- writes -------------------------------------------------------------------------------
@@ -458,62 +488,31 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
     # ---- reads --------------------------------------------------------------------------------
 
     def _dataframe_type(self, dataframe_type: str) -> str:
-        if dataframe_type not in DATAFRAME_TYPES:
-            raise InvalidInput(
-                f"dataframe_type must be one of {list(DATAFRAME_TYPES)}, got {dataframe_type!r}"
-            )
-        if dataframe_type == "default":
-            return "spark" if self.feature_store.engine.name == "spark" else "pandas"
-        return dataframe_type
+        return resolve_dataframe_type(dataframe_type, self.feature_store.engine)
 
     def _output(self, frame: Any, schema: pa.Schema, dataframe_type: str) -> Any:
         wanted = self._dataframe_type(dataframe_type)
-        if fschema.is_spark(frame):
-            if wanted == "spark":
-                return frame
-            frame = frame.toArrow()
-        table = fschema.conform(frame, schema)
-        if wanted == "pyarrow":
-            return table
-        if wanted == "spark":
-            session = self.feature_store.engine.session  # type: ignore[attr-defined]
-            return session.createDataFrame(table)
-        df = table.to_pandas()
-        if wanted == "numpy":
-            return df.to_numpy()
-        return df.values.tolist() if wanted == "python" else df
+        return output(frame, schema, wanted, self.feature_store.engine)
 
     def read(
         self, wallclock_time: Any = None, dataframe_type: str = "default", online: bool = False
     ) -> Any:
         """All features, as of ``wallclock_time`` (UTC) or now; ``online=True`` reads the
-        online store (the latest row per key)."""
-        self._require_saved()
+        online store (the latest row per key). The same read as ``select_all().read()``."""
         if online:
+            self._require_saved()
             if wallclock_time is not None:
                 raise InvalidInput("the online store has only the latest values: no wallclock_time")
             return self._read_online()
-        store = self._store()
-        schema = self._columns(store)
-        if not store.exists():
-            return self._output(schema.empty_table(), schema, dataframe_type)
-        version = None if wallclock_time is None else self._version_at(store, wallclock_time)
-        if version is not None:
-            schema = self._columns_at(store, version, schema)
-        return self._output(store.read(version, schema.names), schema, dataframe_type)
-
-    def _columns_at(self, store: offline.DeltaStore, version: int, schema: pa.Schema) -> pa.Schema:
-        """The columns the table had at ``version`` (features added later are left out)."""
-        then = store.schema(store.table(version)).names
-        return pa.schema([f for f in schema if f.name in then])
+        return Query(self, None, wallclock_time).read(dataframe_type=dataframe_type)
 
     def show(self, n: int = 20) -> Any:
-        return self.read(dataframe_type="pandas").head(n)
+        return self.select_all().show(n)
 
     def as_of(self, wallclock_time: Any = None, exclude_until: Any = None) -> Query:
-        """A time-travel query: the data as of ``wallclock_time``, or (with
+        """A time-travel query of every feature: the data as of ``wallclock_time``, or (with
         ``exclude_until``) only what was written after ``exclude_until``."""
-        return Query(self, wallclock_time, exclude_until)
+        return Query(self).as_of(wallclock_time, exclude_until)
 
     def _version_at(self, store: offline.DeltaStore, wallclock_time: Any) -> int:
         when = utc(wallclock_time)
@@ -623,6 +622,47 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
             f"<i>{escape(self.description)}</i><table><tr><th>feature</th><th>type</th>"
             f"<th>primary</th><th>partition</th></tr>{rows}</table>"
         )
+
+
+def resolve_dataframe_type(dataframe_type: str, engine: Any) -> str:
+    """The dataframe type a read returns ("default": Spark on the spark engine, else pandas)."""
+    if dataframe_type not in DATAFRAME_TYPES:
+        raise InvalidInput(
+            f"dataframe_type must be one of {list(DATAFRAME_TYPES)}, got {dataframe_type!r}"
+        )
+    if dataframe_type == "default":
+        return "spark" if engine.name == "spark" else "pandas"
+    return dataframe_type
+
+
+def output(frame: Any, schema: pa.Schema | None, wanted: str, engine: Any) -> Any:
+    """An Arrow table or Spark DataFrame as ``wanted``, with the types of ``schema`` (the
+    stored ones; a frame that has them already is not cast again)."""
+    if fschema.is_spark(frame):
+        if wanted == "spark":
+            return frame
+        frame = frame.toArrow()
+    if schema is None or _has_schema(frame, schema):
+        table = frame
+    else:
+        table = fschema.conform(frame, schema)
+    if wanted == "pyarrow":
+        return table
+    if wanted == "spark":
+        return engine.session.createDataFrame(table)
+    df = table.to_pandas()
+    if wanted == "numpy":
+        return df.to_numpy()
+    return df.values.tolist() if wanted == "python" else df
+
+
+def _has_schema(table: pa.Table, schema: pa.Schema) -> bool:
+    """Exactly these columns and types, list item names included (Arrow's type equality
+    ignores them)."""
+    given = table.schema
+    return given.names == schema.names and all(
+        str(a.type) == str(b.type) for a, b in zip(given, schema, strict=True)
+    )
 
 
 def _fill(rows: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -222,6 +222,11 @@ class DeltaStore(ABC):
     def read(self, version: int | None, columns: list[str]) -> Any:
         """The snapshot at ``version`` (latest: None) as this engine's frame."""
 
+    @abstractmethod
+    def snapshot(self, table: DeltaTable, schema: pa.Schema) -> Any:
+        """The rows of ``table`` (a DeltaTable at one version) for queries to read lazily: a
+        pyarrow dataset (python) or a Spark DataFrame with the columns of ``schema``."""
+
 
 @contextmanager
 def delta_errors(what: str) -> Iterator[None]:
@@ -315,6 +320,9 @@ class PythonDeltaStore(DeltaStore):
 
     def read(self, version, columns):
         return self.table(version).to_pyarrow_dataset().to_table(columns=columns)
+
+    def snapshot(self, table, schema):
+        return table.to_pyarrow_dataset()
 
 
 def open_store(location: Path, what: str, engine: Any) -> DeltaStore:

@@ -329,6 +329,11 @@ class SparkDeltaStore(DeltaStore):
         schema = self.schema(table)
         return self._read_snapshot(table, schema).select(*[f"`{c}`" for c in columns])
 
+    def snapshot(self, table, schema):
+        return self._read_snapshot(table, self.schema(table)).select(
+            *[f"`{c}`" for c in schema.names]
+        )
+
 
 def _uri_path(uri: str) -> str:
     """A file URI as Spark's input_file_name() gives it, as a local path."""

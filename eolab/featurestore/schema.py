@@ -30,7 +30,14 @@ _WIDER = {pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.int64
 
 @dataclass(frozen=True)
 class Feature:
-    """One column of a feature group, as hsfs describes it."""
+    """One column of a feature group, as hsfs describes it.
+
+    Comparing a feature to a value builds a filter (``fg.inc_angle > 30``, ``fg.id == 3``,
+    ``fg.id.isin([1, 2])``, ``fg.name.like("S1%")``; see :mod:`eolab.featurestore.filter`).
+    Comparing two features with ``==`` stays a plain comparison of their descriptions, so
+    lists of features and their hashes behave as before. ``fg.get_feature`` (``fg.x``,
+    ``fg["x"]``) returns the feature bound to its feature group, which queries use.
+    """
 
     name: str
     type: str
@@ -39,6 +46,59 @@ class Feature:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def feature_group(self) -> Any:
+        """The feature group this feature was taken from (None for a bare description)."""
+        return self.__dict__.get("_feature_group")
+
+    def bound(self, feature_group: Any) -> Feature:
+        """This feature, bound to ``feature_group``."""
+        feature = Feature(self.name, self.type, self.primary, self.partition)
+        object.__setattr__(feature, "_feature_group", feature_group)
+        return feature
+
+    def _key(self) -> tuple[str, str, bool, bool]:
+        return (self.name, self.type, self.primary, self.partition)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _filter(self, condition: str, value: Any) -> Any:
+        from eolab.featurestore.filter import Filter
+
+        return Filter(self, condition, value)
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        if isinstance(other, Feature):
+            return self._key() == other._key()
+        return self._filter("EQUALS", other)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        if isinstance(other, Feature):
+            return self._key() != other._key()
+        return self._filter("NOT_EQUALS", other)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._filter("LESS_THAN", other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._filter("LESS_THAN_OR_EQUAL", other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._filter("GREATER_THAN", other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._filter("GREATER_THAN_OR_EQUAL", other)
+
+    def isin(self, values: Any) -> Any:
+        """A filter: the feature's value is one of ``values``."""
+        return self._filter("IN", values)
+
+    def like(self, pattern: str) -> Any:
+        """A filter: the (string) feature matches ``pattern`` (``%`` any text, ``_`` one
+        character, ``\\`` escapes)."""
+        return self._filter("LIKE", pattern)
 
 
 # ---- types --------------------------------------------------------------------------------
