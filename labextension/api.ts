@@ -130,6 +130,117 @@ export interface ISearchResponse {
   hits: ISearchHit[];
 }
 
+export interface IDescribeCommit {
+  commit_id: number;
+  committed_on: string;
+  rows_inserted: number;
+  rows_updated: number;
+  rows_deleted: number;
+  operation: string | null;
+}
+
+export interface IDescribeFeatureGroupSummary {
+  name: string;
+  versions: number[];
+  latest_version: number;
+  description: string;
+  online_enabled: boolean;
+  latest_commit: IDescribeCommit | null;
+}
+
+export interface IDescribeFeature {
+  name: string;
+  type: string;
+  primary: boolean;
+  partition: boolean;
+  event_time: boolean;
+}
+
+export interface IDescribeFeatureGroupVersion {
+  name: string;
+  version: number;
+  description: string;
+  online_enabled: boolean;
+  num_features: number;
+  creator: string | null;
+  created: string | null;
+  latest_commit: IDescribeCommit | null;
+}
+
+export interface IDescribeFeatureGroup {
+  name: string;
+  version: number;
+  description: string;
+  features: IDescribeFeature[];
+  primary_key: string[];
+  event_time: string | null;
+  partition_key: string[];
+  online_enabled: boolean;
+  statistics_config: Record<string, any>;
+  location: string | null;
+  creator: string | null;
+  created: string | null;
+  row_count: number;
+  latest_commit: IDescribeCommit | null;
+  tags: Record<string, any>;
+}
+
+export interface IHistogramBin {
+  lower: number;
+  upper: number;
+  count: number;
+}
+
+export interface IDescribeFeatureStatistics {
+  name: string;
+  type: string;
+  count: number | null;
+  num_non_null_values: number | null;
+  num_null_values: number | null;
+  completeness: number | null;
+  approx_num_distinct_values: number | null;
+  min: any;
+  max: any;
+  sum: any;
+  mean: number | null;
+  stddev: number | null;
+  histogram: IHistogramBin[] | null;
+  [key: string]: any;
+}
+
+export interface IDescribeFeatureGroupStatistics {
+  name: string;
+  version: number;
+  commit_id: number;
+  commit_time: string | null;
+  row_count: number;
+  features: IDescribeFeatureStatistics[];
+  correlations: Record<string, Record<string, number | null>>;
+}
+
+/** An array feature in a preview: its length and first values. */
+export interface IArrayCell {
+  length: number;
+  head: any[];
+}
+
+export interface IPreviewFeatureGroupResponse {
+  name: string;
+  version: number;
+  storage: 'offline' | 'online';
+  as_of: string | null;
+  commit_id: number | null;
+  num_rows: number;
+  columns: { name: string; type: string; array: boolean }[];
+  rows: Record<string, any>[];
+}
+
+export interface IPreviewOptions {
+  n?: number;
+  asOf?: string;
+  online?: boolean;
+}
+
 /** A failed call: the server's error envelope, or a description of what went wrong. */
 export class EolabApiError extends Error {
   constructor(
@@ -295,8 +406,42 @@ export const api = {
       query: { schema }
     }),
   search: (term: string, scope: SearchScope, project?: string, limit = 50) =>
-    requestAPI<ISearchResponse>('search', { query: { term, scope, project, limit } })
+    requestAPI<ISearchResponse>('search', { query: { term, scope, project, limit } }),
+  listFeatureGroups: (project: string) =>
+    requestAPI<{ feature_groups: IDescribeFeatureGroupSummary[] }>(
+      apiPath('projects', project, 'featurestore', 'featuregroups')
+    ).then(r => r.feature_groups),
+  featureGroupVersions: (project: string, name: string) =>
+    requestAPI<{ name: string; versions: IDescribeFeatureGroupVersion[] }>(
+      apiPath('projects', project, 'featurestore', 'featuregroups', name)
+    ).then(r => r.versions),
+  describeFeatureGroup: (project: string, name: string, version: number) =>
+    requestAPI<IDescribeFeatureGroup>(featureGroupPath(project, name, version)),
+  deleteFeatureGroup: (project: string, name: string, version: number, force = false) =>
+    requestAPI<void>(featureGroupPath(project, name, version), {
+      method: 'DELETE',
+      query: { force: force || undefined }
+    }),
+  featureGroupCommits: (project: string, name: string, version: number, limit?: number) =>
+    requestAPI<{ commits: IDescribeCommit[] }>(featureGroupPath(project, name, version, 'commits'), {
+      query: { limit }
+    }).then(r => r.commits),
+  featureGroupStatistics: (project: string, name: string, version: number, commitTime?: string) =>
+    requestAPI<IDescribeFeatureGroupStatistics>(featureGroupPath(project, name, version, 'statistics'), {
+      query: { commit_time: commitTime }
+    }),
+  previewFeatureGroup: (project: string, name: string, version: number, options: IPreviewOptions = {}) =>
+    requestAPI<IPreviewFeatureGroupResponse>(featureGroupPath(project, name, version, 'preview'), {
+      query: { n: options.n, as_of: options.asOf, online: options.online || undefined }
+    }),
+  featureGroupTags: (project: string, name: string, version: number) =>
+    requestAPI<ITagsResponse>(featureGroupPath(project, name, version, 'tags')).then(r => r.tags)
 };
+
+/** The REST path of one feature group version (and of a resource below it). */
+export function featureGroupPath(project: string, name: string, version: number, sub = ''): string {
+  return apiPath('projects', project, 'featurestore', 'featuregroups', name, 'versions', String(version), sub);
+}
 
 export const CHUNK_SIZE = 1024 * 1024;
 

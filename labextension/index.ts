@@ -3,6 +3,7 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { DatasetsPanel } from './datasets/panel';
+import { FeatureStorePanel } from './featurestore/panel';
 import { SearchPanel } from './search/panel';
 import { registerPanel } from './sidebar/panels';
 import { EolabSidebar } from './sidebar/sidebar';
@@ -11,6 +12,7 @@ export { registerPanel } from './sidebar/panels';
 
 registerPanel({ id: 'datasets', label: 'Datasets', rank: 10, create: context => new DatasetsPanel(context) });
 registerPanel({ id: 'search', label: 'Search', rank: 20, create: context => new SearchPanel(context) });
+registerPanel({ id: 'featurestore', label: 'Feature Store', rank: 30, create: context => new FeatureStorePanel(context) });
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'eolab:sidebar',
@@ -30,6 +32,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         app.shell.activateById(sidebar.id);
         return sidebar.showPanel('datasets', args as Record<string, any>);
+      }
+    });
+    app.commands.addCommand('eolab:open-featuregroup', {
+      label: 'Open a feature group in the eolab Feature Store',
+      execute: args => {
+        app.shell.activateById(sidebar.id);
+        return sidebar.showPanel('featurestore', args as Record<string, any>);
       }
     });
     palette?.addItem({ command: 'eolab:open-sidebar', category: 'eolab' });

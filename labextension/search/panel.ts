@@ -82,6 +82,14 @@ export class SearchPanel extends Widget implements IEolabPanel {
         this.context.showPanel('datasets', { project: hit.project, path, kind: hit.kind });
       });
     }
+    if ((hit.kind === 'featuregroup' || hit.kind === 'feature') && hit.project) {
+      // ref: project/name/version[/feature]
+      const [, name, version] = hit.ref.split('/');
+      li.classList.add('eolab-clickable');
+      li.addEventListener('click', () =>
+        this.context.showPanel('featurestore', { project: hit.project, name, version: Number(version) })
+      );
+    }
     return li;
   }
 }

@@ -2,7 +2,7 @@
 
 The selectors are the class names and ``data-*`` attributes the extension renders
 (``labextension/sidebar/sidebar.ts``, ``datasets/panel.ts``, ``search/panel.ts``,
-``tags/tagform.ts``). Methods wait for what they caused, so tests read as user steps.
+``tags/tagform.ts``, ``featurestore/*.ts``). Methods wait for what they caused, so tests read as user steps.
 """
 
 from __future__ import annotations
@@ -100,6 +100,10 @@ class EolabSidebar:
     def search(self) -> SearchPanel:
         self.show("Search")
         return SearchPanel(self.page, self.panel("search"))
+
+    def featurestore(self) -> FeatureStorePanel:
+        self.show("Feature Store")
+        return FeatureStorePanel(self.page, self.panel("featurestore"))
 
 
 class DatasetsPanel:
@@ -335,3 +339,165 @@ class SearchPanel:
 
     def open_hit(self, kind: str, ref: str) -> None:
         self.hit(kind, ref).click()
+
+
+@dataclass(frozen=True)
+class CommitMark:
+    """One mark of the commits timeline: the commit and its drawn row counts."""
+
+    commit_id: int
+    inserted: int
+    updated: int
+    deleted: int
+
+
+class FeatureStorePanel:
+    """The Feature Store tab: the feature groups list, and one group in detail."""
+
+    def __init__(self, page: Page, root: Locator) -> None:
+        self.page = page
+        self.root = root
+        expect(root).to_be_visible()
+        self.filter = root.locator(".eolab-fs-filter")
+        self.groups = root.locator("li.eolab-fs-group")
+        self.empty = root.locator(".eolab-fs-groups .eolab-empty")
+        self.status = root.locator(".eolab-fs-toolbar + .eolab-status")
+        self.detail = root.locator(".eolab-fs-detail")
+        self.crumbs = root.locator(".eolab-fs-crumbs")
+
+    # ---- the list ---------------------------------------------------------------------------
+
+    def group(self, name: str) -> Locator:
+        return self.groups.and_(self.root.locator(f"[data-name={attr(name)}]"))
+
+    def wait_listed(self, name: str) -> Locator:
+        row = self.group(name)
+        expect(row).to_be_visible()
+        return row
+
+    def names(self) -> list[str]:
+        return self.groups.evaluate_all("els => els.map(e => e.dataset.name)")
+
+    def filter_by(self, text: str) -> None:
+        self.filter.fill(text)
+
+    def back_to_list(self) -> None:
+        self.crumbs.locator(".eolab-crumb").click()
+        expect(self.filter).to_be_visible()
+
+    def open(self, name: str, version: int | None = None) -> None:
+        """Open ``name`` from the list; wait until its detail (and version) is shown."""
+        self.wait_listed(name).click()
+        self.wait_open(name, version)
+
+    def wait_open(self, name: str, version: int | None = None) -> None:
+        expect(self.detail.locator(".eolab-fs-name")).to_have_text(name)
+        if version is not None:
+            expect(self.detail.locator(".eolab-fs-version")).to_have_value(str(version))
+        expect(self.detail.locator(".eolab-fs-schema")).to_be_visible()
+
+    # ---- one group ----------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return int(self.detail.locator(".eolab-fs-version").input_value())
+
+    def choose_version(self, version: int) -> None:
+        name = self.detail.locator(".eolab-fs-name").inner_text()
+        self.detail.locator(".eolab-fs-version").select_option(str(version))
+        self.wait_open(name, version)
+
+    def badges(self) -> list[str]:
+        return self.detail.locator(".eolab-fs-title .eolab-badge").all_inner_texts()
+
+    def row_count(self) -> str:
+        return self.detail.locator(".eolab-fs-row-count").inner_text()
+
+    def schema(self) -> dict[str, tuple[str, list[str]]]:
+        """feature → (type, key badges) as the schema table shows them."""
+        rows = self.detail.locator("tr.eolab-fs-feature").evaluate_all(
+            """els => els.map(e => [e.dataset.feature,
+                   e.querySelector('.eolab-fs-feature-type').textContent,
+                   Array.from(e.querySelectorAll('.eolab-badge')).map(b => b.textContent)])"""
+        )
+        return {name: (kind, badges) for name, kind, badges in rows}
+
+    @property
+    def commits(self) -> Locator:
+        return self.detail.locator(".eolab-fs-timeline .eolab-fs-commit")
+
+    def commit(self, commit_id: int) -> Locator:
+        return self.commits.and_(self.detail.locator(f'[data-commit-id="{commit_id}"]'))
+
+    def commit_marks(self) -> list[CommitMark]:
+        """The marks drawn on the timeline, oldest first."""
+        marks = self.commits.evaluate_all(
+            """els => els.map(e => {
+                   const rows = k => Number(e.querySelector('.eolab-fs-' + k)?.dataset.rows || 0);
+                   return {commit_id: Number(e.dataset.commitId), inserted: rows('inserted'),
+                           updated: rows('updated'), deleted: rows('deleted')};
+               })"""
+        )
+        return [CommitMark(**m) for m in marks]
+
+    def hover_commit(self, commit_id: int) -> str:
+        """Point at a commit mark; the caption under the timeline then describes it."""
+        self.commit(commit_id).hover()
+        caption = self.detail.locator(".eolab-fs-commit-caption")
+        expect(caption).to_contain_text(f"commit {commit_id} ")
+        return caption.inner_text()
+
+    def choose_commit(self, commit_id: int) -> None:
+        """Click a commit mark: statistics and preview move to it."""
+        self.commit(commit_id).click()
+        expect(self.commit(commit_id)).to_have_class(re.compile(r"\beolab-fs-commit-selected\b"))
+
+    def stat(self, feature: str) -> Locator:
+        return self.detail.locator(f".eolab-fs-stat[data-feature={attr(feature)}]")
+
+    def statistics(self, feature: str) -> dict[str, str]:
+        """The numbers shown for ``feature`` (label → text)."""
+        card = self.stat(feature)
+        expect(card).to_be_visible()
+        pairs = card.locator("dd[data-stat]").evaluate_all(
+            "els => els.map(e => [e.dataset.stat, e.textContent])"
+        )
+        return dict(pairs)
+
+    def statistics_caption(self) -> Locator:
+        return self.detail.locator(".eolab-fs-stat-caption")
+
+    def histogram(self, feature: str) -> list[int]:
+        """The bar counts of ``feature``'s drawn histogram."""
+        bars = self.stat(feature).locator("svg.eolab-fs-histogram rect.eolab-fs-bar")
+        expect(bars.first).to_be_attached()
+        return [int(n) for n in bars.evaluate_all("els => els.map(e => e.dataset.count)")]
+
+    def preview_caption(self) -> Locator:
+        return self.detail.locator(".eolab-fs-preview-caption")
+
+    def preview_rows(self) -> list[dict[str, str]]:
+        """The preview table: one dict per row, column → cell text."""
+        expect(self.preview_caption()).to_be_visible()
+        return self.detail.locator("tr.eolab-fs-preview-row").evaluate_all(
+            """els => els.map(tr => Object.fromEntries(Array.from(tr.querySelectorAll('td'))
+                   .map(td => [td.dataset.column, td.textContent])))"""
+        )
+
+    def preview_as_of(self, commit_id: int | None) -> None:
+        """Pick a commit (None: latest) in the preview's as-of picker."""
+        self.detail.locator(".eolab-fs-as-of").select_option(
+            "" if commit_id is None else str(commit_id)
+        )
+
+    def preview_online(self) -> None:
+        self.detail.locator(".eolab-fs-online").check()
+        expect(self.preview_caption()).to_contain_text("online store")
+
+    def tags(self) -> dict[str, Any]:
+        pairs = self.detail.locator(
+            ".eolab-fs-tags .eolab-tag-list dd.eolab-tag-value"
+        ).evaluate_all(
+            "els => els.map(dd => [dd.previousElementSibling.textContent, dd.textContent])"
+        )
+        return {schema: json.loads(value) for schema, value in pairs}
