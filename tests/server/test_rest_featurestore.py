@@ -420,20 +420,19 @@ async def test_delete_refused_to_others_then_done_by_the_creator(
 
 
 async def test_delete_refused_while_a_training_dataset_uses_it_unless_forced(
-    api, project, iceberg, monkeypatch, assert_error
+    api, fs, project, iceberg, assert_error
 ):
     fg, _, _ = iceberg
     folder = project.root / "FeatureStore" / "iceberg_1"
-    # The training-dataset side of this check (which datasets a version feeds) is the SDK's;
-    # here only its answer matters, so it is given directly.
-    monkeypatch.setattr(
-        FeatureGroup, "_referenced_by_training_datasets", lambda self: ["iceberg_td_1"]
+    td = fs.create_training_dataset(
+        "iceberg_train", version=1, data_format="parquet", statistics_config=False
     )
+    td.save(fg.select_all())
     status, body = await api("DELETE", V1)
     assert status == 409, body
     error = assert_error(body, "conflict")
-    assert "iceberg_td_1" in error["message"] and "force" in error["message"]
-    assert error["details"] == {"training_datasets": ["iceberg_td_1"]}
+    assert "iceberg_train v1" in error["message"] and "force" in error["message"]
+    assert error["details"] == {"training_datasets": ["iceberg_train v1"]}
     assert folder.is_dir()
     status, body = await api("GET", V1)
     assert status == 200, body
