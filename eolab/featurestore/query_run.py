@@ -11,7 +11,9 @@ filter skips SQL: the snapshot's columns are read directly.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -66,15 +68,29 @@ class Runner(ABC):
         return None
 
 
+_database: tuple[int, Any] | None = None
+_database_lock = threading.Lock()
+
+
+def _duckdb_cursor() -> Any:
+    """A cursor of this process's in-memory DuckDB database (opening a database costs
+    10-30 ms, a cursor about 1 ms; registered tables stay private to their cursor)."""
+    global _database
+    with _database_lock:
+        if _database is None or _database[0] != os.getpid():  # not shared across a fork
+            import duckdb
+
+            _database = (os.getpid(), duckdb.connect(config={"enable_external_access": False}))
+        return _database[1].cursor()
+
+
 class DuckDBRunner(Runner):
-    """An in-memory DuckDB connection that can read only what is registered with it."""
+    """A DuckDB cursor that can read only what is registered with it (no file access)."""
 
     dialect = "duckdb"
 
     def __init__(self) -> None:
-        import duckdb
-
-        self.connection = duckdb.connect(config={"enable_external_access": False})
+        self.connection = _duckdb_cursor()
 
     def register(self, name: str, data: Any, exact: bool = False) -> str:
         self.connection.register(name, data)
@@ -172,14 +188,17 @@ def _offline(node: Node, with_data: bool) -> Snapshot:
         return Snapshot(max(versions) if versions else None, schema, data)
     fg._require_saved()
     store = fg._store()
-    if not store.exists():
+    try:
+        if node.wallclock_time is None:
+            table = store.table()
+        else:
+            table = store.table(fg._version_at(store, node.wallclock_time))
+    except NotFound:  # registered, first commit not written (yet)
         schema = fg._columns(store)
         data = schema.empty_table() if with_data else None
         if with_data and spark:
             data = fg._output(data, schema, "spark")
         return Snapshot(None, schema, data)
-    version = None if node.wallclock_time is None else fg._version_at(store, node.wallclock_time)
-    table = store.table(version)
     schema = fg._columns(store, table)
     data = store.snapshot(table, schema) if with_data else None
     return Snapshot(table.version(), schema, data)
