@@ -15,7 +15,7 @@ def _dispose():
     reset_shared_catalogs()
 
 
-def test_quick_demo_runs_ingest_and_preprocess(tmp_path):
+def test_quick_demo_runs_every_stage(tmp_path):
     lines: list[str] = []
     summary = run_demo(tmp_path / "demo", "quick", echo=lines.append)
     steps = {step: result for _stage, step, result, _s in summary.rows}
@@ -26,8 +26,24 @@ def test_quick_demo_runs_ingest_and_preprocess(tmp_path):
     assert steps["tile"].startswith("4 chips of 75x75")  # 384 / 2 = 192 px: 2 x 2 chips
     assert steps["load train.json"] == "64 records"
     assert steps["band_avg"].startswith("64 records")
+    assert steps["expectations"].endswith(": 4 rules, STRICT")
+    assert steps["feature group iceberg v1"] == "64 rows, STRICT validation passed"
+    assert steps["insert is_iceberg=2"].startswith("rejected (is_iceberg max is 2, expected ≤ 1)")
+    train = int(steps["training dataset train"].split()[0])
+    test = int(steps["training dataset test"].split()[0])
+    assert train + test == 64 and train > test > 0
+    assert steps["tf_data batch"] == "images (32, 75, 75, 3) float32, labels (32,)"
     assert lines[0].splitlines()[1].split("|")[0].strip() == "stage"
     ws = Workspace.open(tmp_path / "demo")
+    project = ws.get_project("ExtremeEarth")
+    fs = project.get_feature_store()
+    fg = fs.get_feature_group("iceberg", 1)
+    assert (
+        len(fg.read()) == 64 and (fg.read()["is_iceberg"] <= 1).all()
+    )  # the bad rows never landed
+    tds = {td.name: td for td in fs.get_training_datasets()}
+    assert tds["train_tfrecords_iceberg_classification_dataset"].provenance[0]["name"] == "iceberg"
+    assert tds["test_tfrecords_iceberg_classification_dataset"].row_count == test
     files = {f.name for f in ws.get_project("ExtremeEarth").get_dataset_api().ls("eodata")}
     assert files == {
         "s1_scene.tif",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eolab.demo.common import MARKER, PROJECT, SIZES, DemoRun, Summary, fresh_home
+from eolab.demo.featurestore import stage_featurestore
 from eolab.demo.ingest import stage_ingest
 from eolab.demo.preprocess import stage_preprocess
 from eolab.errors import InvalidInput
@@ -18,6 +19,7 @@ from eolab.workspace import Workspace
 STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("ingest", stage_ingest),
     ("preprocess", stage_preprocess),
+    ("featurestore", stage_featurestore),
 ]
 
 __all__ = ["MARKER", "STAGES", "Summary", "run_demo"]
