@@ -14,6 +14,7 @@ is the trial's ``result.json`` (or a FAILED outcome saying how the process died)
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -122,8 +123,10 @@ def _forkserver() -> Any:
     from eolab.engine.python import _PRELOAD
 
     context = multiprocessing.get_context("forkserver")
-    # no effect once the fork server runs (the engine's pool may have started it: same list)
-    context.set_forkserver_preload([*_PRELOAD, "eolab.experiments.worker"])
+    # cloudpickle too: functions shipped by value need it to load (pyspark's copy is slow to
+    # import). No effect once the fork server runs (the engine's pool may have started it).
+    shipper = "cloudpickle" if importlib.util.find_spec("cloudpickle") else "pyspark.cloudpickle"
+    context.set_forkserver_preload([*_PRELOAD, "eolab.experiments.worker", shipper])
     return context
 
 

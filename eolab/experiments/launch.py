@@ -7,6 +7,9 @@ Each trial is a process (python engine) or a Spark task (spark engine) that call
 ``train_fn(**params)``; one failing trial does not stop the others. ``stop(run_id)`` (or a
 KeyboardInterrupt in the caller) kills the run's trials and marks it KILLED. ``rerun(run_id)``
 runs the same code with the same params and seeds again and reports how the metrics moved.
+
+On the python engine trials are forkserver children: a *script* that launches experiments needs
+the usual ``if __name__ == "__main__":`` guard (notebooks need nothing).
 """
 
 from __future__ import annotations

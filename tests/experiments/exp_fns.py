@@ -109,3 +109,12 @@ def keras_fit(units: int = 4) -> dict:
         callbacks=[experiment.KerasCallback()],
     )  # fmt: skip
     return {"loss": float(history.history["loss"][-1])}
+
+
+def visible_gpu(i: int) -> dict:
+    """The GPU this trial was given (the trials overlap, so each holds its own)."""
+    time.sleep(1.0)
+    return {
+        "gpu": int(os.environ["CUDA_VISIBLE_DEVICES"]),
+        "threads": int(os.environ["OMP_NUM_THREADS"]),
+    }

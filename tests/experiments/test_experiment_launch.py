@@ -154,3 +154,19 @@ def test_the_facade_needs_a_current_project(workspace):
     eolab.set_current_project(None)
     with pytest.raises(InvalidInput, match="no current project"):
         experiment.launch(exp_fns.seeded)
+
+
+def test_a_progress_bar_counts_the_trials(current, monkeypatch):
+    import tqdm.auto
+
+    seen: list[tuple[str, int, int]] = []
+
+    class RecordingBar(tqdm.auto.tqdm):
+        def close(self) -> None:
+            if not self.disable:
+                seen.append((self.desc, self.n, self.total))
+            super().close()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", RecordingBar)
+    experiment.launch(exp_fns.quadratic, {"x": [0.0, 1.0, 2.0]}, name="counted")
+    assert seen == [("launch counted", 3, 3)]
