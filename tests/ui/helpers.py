@@ -362,6 +362,7 @@ class FeatureStorePanel:
         self.groups = root.locator("li.eolab-fs-group")
         self.empty = root.locator(".eolab-fs-groups .eolab-empty")
         self.status = root.locator(".eolab-fs-toolbar + .eolab-status")
+        self.list_status = root.locator(".eolab-fs-list .eolab-status")
         self.detail = root.locator(".eolab-fs-detail")
         self.crumbs = root.locator(".eolab-fs-crumbs")
 
@@ -380,6 +381,9 @@ class FeatureStorePanel:
 
     def filter_by(self, text: str) -> None:
         self.filter.fill(text)
+
+    def refresh(self) -> None:
+        self.root.locator(".eolab-fs-refresh").click()
 
     def back_to_list(self) -> None:
         self.crumbs.locator(".eolab-crumb").click()

@@ -6,14 +6,16 @@ commits and histograms; what the browser draws is checked against what the SDK r
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, Route, expect
 
 import eolab
 from eolab.datasets.api import DatasetApi
@@ -152,3 +154,26 @@ def test_search_hit_opens_the_feature_group(
 
     panel.back_to_list()
     panel.wait_listed(GROUP)
+
+
+def test_a_failed_load_shows_the_server_message_then_recovers(
+    page: Page, sidebar: EolabSidebar, feature_group: FeatureGroup
+) -> None:
+    panel = sidebar.featurestore()
+    panel.wait_listed(GROUP)
+    busy = {"error": {"code": "catalog_busy", "message": "the catalog is busy", "details": None}}
+
+    def listing(url: str) -> bool:
+        return urlparse(url).path.endswith("/featurestore/featuregroups")
+
+    def fail(route: Route) -> None:
+        route.fulfill(status=503, content_type="application/json", body=json.dumps(busy))
+
+    page.route(listing, fail)
+    panel.refresh()
+    expect(panel.list_status).to_have_text("the catalog is busy (catalog_busy)")
+    expect(panel.groups).to_have_count(0)
+    page.unroute(listing, fail)
+    panel.refresh()
+    panel.wait_listed(GROUP)
+    expect(panel.list_status).to_be_empty()
