@@ -28,17 +28,18 @@ from eolab.datasets import tags as tag_store
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import offline
 from eolab.featurestore import schema as fschema
+from eolab.featurestore.feature_queries import FeatureQueries
 from eolab.featurestore.feature_statistics import FeatureStatistics
 from eolab.featurestore.feature_validation import FeatureValidation
 from eolab.featurestore.online_features import OnlineFeatures
 from eolab.featurestore.query import Query
+from eolab.featurestore.query_run import output, resolve_dataframe_type
 from eolab.featurestore.schema import Feature
 
 if TYPE_CHECKING:
     from eolab.catalog.models import FeatureGroupRow
     from eolab.featurestore.feature_store import FeatureStore
 
-DATAFRAME_TYPES = ("default", "pandas", "pyarrow", "spark", "numpy", "python")
 OPERATIONS = ("upsert", "insert")
 STORAGES = (None, "offline", "online")
 _COMPACT_TIMES = ("%Y%m%d", "%Y%m%d%H", "%Y%m%d%H%M", "%Y%m%d%H%M%S")
@@ -98,7 +99,7 @@ def _result(commit: offline.Commit | None) -> WriteResult:
     )
 
 
-class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
+class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, FeatureQueries):
     """A handle on one feature group version; unsaved until its first save/insert."""
 
     def __init__(
@@ -144,71 +145,7 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
         self.created_at = row.created_at
         self.creator = creator or self.creator
 
-    # ---- description --------------------------------------------------------------------------
-
-    @property
-    def features(self) -> list[Feature]:
-        """The features, each bound to this group (``fg.features[0] > 3`` is a filter)."""
-        return [Feature(**f).bound(self) for f in self._features]
-
-    schema = features
-
-    def get_feature(self, name: str) -> Feature:
-        """Feature ``name``, bound to this group; also ``fg.name`` and ``fg["name"]``."""
-        for f in self._features:
-            if f["name"] == name:
-                return Feature(**f).bound(self)
-        raise NotFound(
-            f"{self._what} has no feature {name!r}; its features are "
-            f"{[f['name'] for f in self._features]}",
-            details={"feature": name},
-        )
-
-    def __getitem__(self, name: str) -> Feature:
-        return self.get_feature(name)
-
-    def __contains__(self, name: object) -> bool:
-        return any(f["name"] == name for f in self._features)
-
-    def __getattr__(self, name: str) -> Feature:
-        """``fg.inc_angle``: a feature, when no attribute has that name (as hsfs)."""
-        features = self.__dict__.get("_features")
-        if not name.startswith("_") and features is not None:
-            for f in features:
-                if f["name"] == name:
-                    return Feature(**f).bound(self)
-        known = [f["name"] for f in features or []]
-        raise AttributeError(
-            f"{type(self).__name__!r} object has no attribute or feature {name!r} "
-            f"(features: {known})"
-        )
-
-    # ---- queries (eolab.featurestore.query) ---------------------------------------------------
-
-    def _selection(self, features: Any, what: str) -> list[str]:
-        from eolab.featurestore.query import _known, _names
-
-        self._require_saved()
-        names = _names(features, what)
-        _known(self, names, what)
-        return names
-
-    def select_all(self) -> Query:
-        """A query of every feature (as the snapshot read has them)."""
-        return Query(self)
-
-    def select(self, features: list[str | Feature]) -> Query:
-        """A query of the named features, in the order given."""
-        return Query(self, self._selection(features, "select"))
-
-    def select_except(self, features: list[str | Feature] | None = None) -> Query:
-        """A query of every feature but the named ones."""
-        left_out = self._selection(features or [], "select_except")
-        return Query(self, [f["name"] for f in self._features if f["name"] not in left_out])
-
-    def filter(self, condition: Any) -> Query:
-        """``select_all().filter(condition)``."""
-        return self.select_all().filter(condition)
+    # ---- description (features and queries: FeatureQueries) ---------------------------------
 
     @property
     def _what(self) -> str:
@@ -506,14 +443,6 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
             return self._read_online()
         return Query(self, None, wallclock_time).read(dataframe_type=dataframe_type)
 
-    def show(self, n: int = 20) -> Any:
-        return self.select_all().show(n)
-
-    def as_of(self, wallclock_time: Any = None, exclude_until: Any = None) -> Query:
-        """A time-travel query of every feature: the data as of ``wallclock_time``, or (with
-        ``exclude_until``) only what was written after ``exclude_until``."""
-        return Query(self).as_of(wallclock_time, exclude_until)
-
     def _version_at(self, store: offline.DeltaStore, wallclock_time: Any) -> int:
         when = utc(wallclock_time)
         commits = store.history()
@@ -622,47 +551,6 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation):
             f"<i>{escape(self.description)}</i><table><tr><th>feature</th><th>type</th>"
             f"<th>primary</th><th>partition</th></tr>{rows}</table>"
         )
-
-
-def resolve_dataframe_type(dataframe_type: str, engine: Any) -> str:
-    """The dataframe type a read returns ("default": Spark on the spark engine, else pandas)."""
-    if dataframe_type not in DATAFRAME_TYPES:
-        raise InvalidInput(
-            f"dataframe_type must be one of {list(DATAFRAME_TYPES)}, got {dataframe_type!r}"
-        )
-    if dataframe_type == "default":
-        return "spark" if engine.name == "spark" else "pandas"
-    return dataframe_type
-
-
-def output(frame: Any, schema: pa.Schema | None, wanted: str, engine: Any) -> Any:
-    """An Arrow table or Spark DataFrame as ``wanted``, with the types of ``schema`` (the
-    stored ones; a frame that has them already is not cast again)."""
-    if fschema.is_spark(frame):
-        if wanted == "spark":
-            return frame
-        frame = frame.toArrow()
-    if schema is None or _has_schema(frame, schema):
-        table = frame
-    else:
-        table = fschema.conform(frame, schema)
-    if wanted == "pyarrow":
-        return table
-    if wanted == "spark":
-        return engine.session.createDataFrame(table)
-    df = table.to_pandas()
-    if wanted == "numpy":
-        return df.to_numpy()
-    return df.values.tolist() if wanted == "python" else df
-
-
-def _has_schema(table: pa.Table, schema: pa.Schema) -> bool:
-    """Exactly these columns and types, list item names included (Arrow's type equality
-    ignores them)."""
-    given = table.schema
-    return given.names == schema.names and all(
-        str(a.type) == str(b.type) for a, b in zip(given, schema, strict=True)
-    )
 
 
 def _fill(rows: pa.Table, schema: pa.Schema) -> pa.Table:

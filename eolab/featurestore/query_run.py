@@ -168,6 +168,53 @@ def _running(runner: Runner) -> Iterator[Runner]:
         runner.close()
 
 
+# ---- results as the dataframe type asked for -------------------------------------------------
+
+
+DATAFRAME_TYPES = ("default", "pandas", "pyarrow", "spark", "numpy", "python")
+
+
+def resolve_dataframe_type(dataframe_type: str, engine: Any) -> str:
+    """The dataframe type a read returns ("default": Spark on the spark engine, else pandas)."""
+    if dataframe_type not in DATAFRAME_TYPES:
+        raise InvalidInput(
+            f"dataframe_type must be one of {list(DATAFRAME_TYPES)}, got {dataframe_type!r}"
+        )
+    if dataframe_type == "default":
+        return "spark" if engine.name == "spark" else "pandas"
+    return dataframe_type
+
+
+def output(frame: Any, schema: pa.Schema | None, wanted: str, engine: Any) -> Any:
+    """An Arrow table or Spark DataFrame as ``wanted``, with the types of ``schema`` (the
+    stored ones; a frame that has them already is not cast again)."""
+    if fschema.is_spark(frame):
+        if wanted == "spark":
+            return frame
+        frame = frame.toArrow()
+    if schema is None or _has_schema(frame, schema):
+        table = frame
+    else:
+        table = fschema.conform(frame, schema)
+    if wanted == "pyarrow":
+        return table
+    if wanted == "spark":
+        return engine.session.createDataFrame(table)
+    df = table.to_pandas()
+    if wanted == "numpy":
+        return df.to_numpy()
+    return df.values.tolist() if wanted == "python" else df
+
+
+def _has_schema(table: pa.Table, schema: pa.Schema) -> bool:
+    """Exactly these columns and types, list item names included (Arrow's type equality
+    ignores them)."""
+    given = table.schema
+    return given.names == schema.names and all(
+        str(a.type) == str(b.type) for a, b in zip(given, schema, strict=True)
+    )
+
+
 # ---- snapshots ----------------------------------------------------------------------------------
 
 
@@ -393,8 +440,6 @@ _READING = re.compile(r"^\(*\s*(SELECT|WITH|FROM|VALUES|TABLE)\b", re.IGNORECASE
 def run_sql(fs: FeatureStore, query: str, dataframe_type: str) -> Any:
     """A read-only SQL statement over the project's feature groups, each the table
     ``<name>_<version>`` at its latest commit."""
-    from eolab.featurestore.feature_group import output, resolve_dataframe_type
-
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput(f"sql() takes an SQL SELECT statement, got {query!r}")
     start = _COMMENTS.sub(" ", query).strip()
