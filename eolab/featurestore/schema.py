@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -255,7 +256,8 @@ def _from_pandas(df: Any) -> pa.Table:
     for position, name in enumerate(names):
         series = df.iloc[:, position]
         try:
-            if series.dtype.kind == "f":  # numpy floats: NaN is a value, not a missing one
+            if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
+                # numpy floats: NaN is a value, not a missing one
                 arrays.append(pa.array(series.to_numpy(), from_pandas=False))
             else:
                 arrays.append(pa.array(series, from_pandas=True))

@@ -221,6 +221,10 @@ def test_nan_is_a_value_and_null_is_missing(fs: FeatureStore) -> None:
     fg.insert(pd.DataFrame({"id": [4], "x": [np.nan], "v": [np.array([1.0], np.float32)]}))
     pandas_nan = fg.read(dataframe_type="pyarrow").sort_by("id").column("x").to_pylist()[3]
     assert math.isnan(pandas_nan)  # a pandas NaN is stored as NaN, not as null
+    nullable = pd.array([2.5, None], dtype="Float64")  # pandas' nullable floats: NA is missing
+    fg.insert(pd.DataFrame({"id": [5, 6], "x": nullable, "v": [np.ones(1, np.float32)] * 2}))
+    tail = fg.read(dataframe_type="pyarrow").sort_by("id").column("x").to_pylist()[4:]
+    assert tail == [2.5, None]
 
 
 def test_duplicate_keys_refused_without_event_time(fs: FeatureStore, chips) -> None:
