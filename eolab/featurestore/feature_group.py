@@ -380,6 +380,8 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
         fs = self.feature_store
         folder = self._path()
         trash = fs.project.root / ".staging" / "trash" / uuid.uuid4().hex
+        # opened while the group still exists: opening checks access through the catalog row
+        online = self._online() if self.online_enabled else None
         try:
             with fs._tx() as (s, project):
                 row = fs._rows_at(s, project, self.name, self.version)
@@ -397,7 +399,8 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
                 trash.rename(folder)
             raise
         shutil.rmtree(trash, ignore_errors=True)
-        self._drop_online()
+        if online is not None:
+            online.drop(self._online_table)
         self.id = None
 
     # ---- hooks ------------------------------------------------------------------------------

@@ -50,10 +50,6 @@ class OnlineFeatures:
         else:
             store.write(self._online_table, data, list(self.primary_key))  # type: ignore[attr-defined]
 
-    def _drop_online(self) -> None:
-        if self.online_enabled:  # type: ignore[attr-defined]
-            self._online().drop(self._online_table)
-
     def sync_online(self) -> int:
         """Rewrite the online store from the offline table (after a failed online write)."""
         store = self._online()

@@ -38,6 +38,19 @@ def test_sync_online_repairs_the_online_store(fs, chips):
     assert sorted(fg.read(online=True)["id"]) == [0, 1, 2]
 
 
+def test_deleting_a_fetched_group_drops_its_online_table(fs, chips):
+    fs.create_feature_group("iceberg", version=1, primary_key=["id"], online_enabled=True).save(
+        chips(2)
+    )
+    fetched = fs.get_feature_group("iceberg", 1)  # a fresh handle: no online store opened yet
+    store = fetched._online()
+    assert store.count(fetched._online_table) == 2
+    fs.get_feature_group("iceberg", 1).delete()
+    assert store.count(fetched._online_table) == 0
+    with pytest.raises(NotFound):
+        fs.get_feature_group("iceberg", 1)
+
+
 def test_a_failed_online_write_is_reported_and_the_offline_commit_stands(fs, chips, monkeypatch):
     fg = fs.create_feature_group("iceberg", version=1, primary_key=["id"], online_enabled=True)
     fg.save(chips(2))
