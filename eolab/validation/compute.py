@@ -61,7 +61,7 @@ class Raw:
     Ops of the single aggregate pass: rows, nonnull, values, min, max, sum, avg, stddev,
     sumsq, quantile, approx_distinct, corr, satisfying (param: predicate), both, compare
     (param: lt|le|gt|ge). Ops of their own pass: group (one column set: distinct, unique,
-    nlogn, total), mi (a pair), element_quantile (an array feature's elements; param: q).
+    total; param "entropy" adds nlogn), mi (a pair), element_quantile (an array feature's elements; param: q).
     """
 
     op: str
@@ -251,7 +251,9 @@ def needs(m: Measure, kinds: dict[str, Kind]) -> list[Raw]:
         return raws
     if k in ("lt", "le", "gt", "ge"):
         return [Raw("compare", cols, k), Raw("both", cols)]
-    if k in ("uniqueness", "distinctness", "unique_value_ratio", "distinct", "entropy"):
+    if k == "entropy":  # the same grouping, which then also sums k·ln(k)
+        return [Raw("group", cols, "entropy")]
+    if k in ("uniqueness", "distinctness", "unique_value_ratio", "distinct"):
         return [Raw("group", cols)]
     if k == "mutual_information":
         return [Raw("mi", cols)]
@@ -305,7 +307,7 @@ def value(m: Measure, kinds: dict[str, Kind], raws: dict[Raw, Any]) -> float | N
         return _ratio(r("compare", k), r("both"))
     if k == "mutual_information":
         return _float(r("mi"))
-    g = r("group")
+    g = r("group", "entropy" if k == "entropy" else None)
     total, distinct, unique = g["total"], g["distinct"], g["unique"]
     if not total:
         return None

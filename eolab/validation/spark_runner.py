@@ -29,7 +29,9 @@ def _predicate(kind: Kind, predicate: tuple[Any, ...]) -> Callable[[Any], Any]:
         return lambda x: x > 0
     if what == "contained_in":
         values = list(predicate[1])
-        if kind.type in ("string", "boolean"):
+        if kind.type in ("string", "boolean") or (
+            kind.type == "integer" and all(isinstance(v, int) for v in values)
+        ):
             return lambda x: x.isin(values)
         legal = [float(v) for v in values]
         return lambda x: x.cast("double").isin(legal)
@@ -123,9 +125,15 @@ def compute(df: Any, raws: set[Raw], kinds: dict[str, Kind]) -> dict[Raw, Any]:
     names = {f"r{i}": raw for i, raw in enumerate(scalar)}
     row = frame.agg(*[_scalar(raw, alias, kinds).alias(n) for n, raw in names.items()]).first()
     out: dict[Raw, Any] = {raw: row[name] for name, raw in names.items()}
+    entropy = {r.columns for r in raws if r.op == "group" and r.param == "entropy"}
+    found: dict[tuple[str, tuple[str, ...]], Any] = {}
     for raw in raws:
+        key = (raw.op, raw.columns)
         if raw.op in ("group", "mi"):
-            out[raw] = _grouping(frame, [alias[c] for c in raw.columns], raw.op)
+            if key not in found:
+                aliases = [alias[c] for c in raw.columns]
+                found[key] = _grouping(frame, aliases, raw.op, raw.columns in entropy)
+            out[raw] = found[key]
     quantiles: dict[str, list[float]] = {}
     for raw in raws:
         if raw.op == "element_quantile":
@@ -142,7 +150,7 @@ def compute(df: Any, raws: set[Raw], kinds: dict[str, Kind]) -> dict[Raw, Any]:
     return out
 
 
-def _grouping(frame: Any, aliases: list[str], op: str) -> Any:
+def _grouping(frame: Any, aliases: list[str], op: str, entropy: bool) -> Any:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -152,13 +160,14 @@ def _grouping(frame: Any, aliases: list[str], op: str) -> Any:
     counts = frame.where(present).groupBy(*aliases).agg(F.count(F.lit(1)).alias("k"))
     k = F.col("k")
     if op == "group":
-        row = counts.agg(
+        stats = [
             F.count(F.lit(1)).alias("distinct"),
             F.count(F.when(k == 1, 1)).alias("unique"),
-            F.sum(k * F.log(k)).alias("nlogn"),
             F.sum(k).alias("total"),
-        ).first()
-        return row.asDict()
+        ]
+        if entropy:
+            stats.append(F.sum(k * F.log(k)).alias("nlogn"))
+        return {"nlogn": None, **counts.agg(*stats).first().asDict()}
     a, b = aliases
     k = k.cast("double")
     spread = counts.select(

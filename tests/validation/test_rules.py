@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -165,24 +164,23 @@ def test_correlation_and_mutual_information(table):
 
 
 def test_all_rules_share_one_statement_and_one_grouping_per_column(table, monkeypatch):
+    from eolab.validation import duckdb_runner
+
     statements: list[str] = []
-    real = duckdb.connect
+    real = duckdb_runner._cursor
 
     class Spy:
         def __init__(self) -> None:
             self.con = real()
 
-        def register(self, *args):
-            return self.con.register(*args)
+        def __getattr__(self, name):
+            return getattr(self.con, name)
 
         def execute(self, sql, params=None):
             statements.append(sql)
             return self.con.execute(sql, params)
 
-        def close(self):
-            self.con.close()
-
-    monkeypatch.setattr(duckdb, "connect", Spy)
+    monkeypatch.setattr(duckdb_runner, "_cursor", Spy)
     rules = [Rule(n, min=0) for n in ("HAS_MIN", "HAS_MAX", "HAS_MEAN", "HAS_COMPLETENESS")]
     rules += [Rule(n, min=0) for n in ("HAS_UNIQUENESS", "HAS_DISTINCTNESS", "HAS_ENTROPY")]
     expectations = [
