@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from eolab.errors import InvalidInput
 from eolab.validation.rules import ARRAYS, Rule
 
@@ -376,15 +374,3 @@ def run(
             RuleResult(list(app.features), app.rule, status, measured, message)
         )
     return rows, results
-
-
-def as_frame(data: Any) -> Any:
-    """Data to validate as a frame the runners take: Spark DataFrames stay, the rest to Arrow."""
-    if is_spark(data):
-        return data
-    from eolab.featurestore.schema import to_arrow
-
-    table = to_arrow(data)
-    if not isinstance(table, pa.Table):
-        raise InvalidInput(f"cannot validate {type(data).__name__}")
-    return table

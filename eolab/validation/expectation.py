@@ -183,7 +183,9 @@ class Expectation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], feature_store: FeatureStore | None = None) -> Any:
+    def from_dict(
+        cls, data: dict[str, Any], feature_store: FeatureStore | None = None
+    ) -> Expectation:
         if not isinstance(data, dict) or "name" not in data:
             raise InvalidInput(f"an expectation must be a dict with a name, got {data!r}")
         return cls(

@@ -17,7 +17,7 @@ Times are UTC without an offset (DESIGN's 'Times'). A dry run (``fg.validate``) 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -56,7 +56,6 @@ class ValidationReport:
     commit_time: datetime | None = None
     commit_id: int | None = None
     ingested: bool | None = None  # did the insert go ahead (None: a dry run)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

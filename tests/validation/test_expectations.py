@@ -14,6 +14,7 @@ from eolab.validation import Expectation, Rule
 def test_save_get_update_and_search(fs, label_rules):
     got = fs.get_expectation("iceberg_label")
     assert got == label_rules
+    assert Expectation.from_dict(got.to_dict()) == got
     assert got.creator == "alice" and got.created_at is not None
     assert got.to_dict() == {
         "name": "iceberg_label",
