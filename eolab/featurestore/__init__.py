@@ -6,8 +6,21 @@ fg.insert(df)
 fg.read()
 """
 
-from eolab.featurestore.feature_group import FeatureGroup, Query, WriteResult
+from eolab.featurestore.feature_group import FeatureGroup, WriteResult
 from eolab.featurestore.feature_store import FeatureStore, VersionWarning
+from eolab.featurestore.filter import Filter, Logic
+from eolab.featurestore.query import Query
 from eolab.featurestore.schema import Feature
+from eolab.featurestore.training_dataset import TrainingDataset
 
-__all__ = ["Feature", "FeatureGroup", "FeatureStore", "Query", "VersionWarning", "WriteResult"]
+__all__ = [
+    "Feature",
+    "FeatureGroup",
+    "FeatureStore",
+    "Filter",
+    "Logic",
+    "Query",
+    "TrainingDataset",
+    "VersionWarning",
+    "WriteResult",
+]

@@ -450,6 +450,8 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
         when = utc(wallclock_time)
         commits = store.history()
         eligible = [c for c in commits if c.committed_on <= when]
+        if not commits:
+            raise InvalidInput(f"{self._what} has no commits yet: nothing to read as of {when} UTC")
         if not eligible:
             raise InvalidInput(
                 f"{self._what} has no data as of {when} UTC: its first commit was at "
