@@ -4,6 +4,7 @@ from eolab import experiment                    # bound to the current project
 run_dir, metrics = experiment.launch(train_fn, name="cnn")
 run_dir, trials = experiment.launch(train_fn, {"lr": [0.01, 0.001]}, metric_key="accuracy")
 run_dir, best = experiment.grid_search(train_fn, {"lr": [...], "units": [...]}, "max", "accuracy")
+run_dir, metrics = experiment.mirrored(train_fn, num_workers=2)   # MultiWorkerMirroredStrategy
 experiment.stop(run_id); experiment.rerun(run_id); experiment.get_run(run_id)
 
 Inside ``train_fn``: ``experiment.log_metric(name, value, step)``,
@@ -16,8 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from eolab.experiments import launch as _launch
+from eolab.experiments import mirrored as _mirrored
 from eolab.experiments import run as _run
 from eolab.experiments import search as _search
+from eolab.experiments.cluster import is_chief
 from eolab.experiments.context import NotTracked, current, log_metric, log_training_dataset
 from eolab.experiments.errors import RunStopped, TrialFailed
 from eolab.experiments.keras import KerasCallback
@@ -100,6 +103,26 @@ def random_search(
     )  # fmt: skip
 
 
+def mirrored(
+    train_fn: Any,
+    name: str = "no-name",
+    num_workers: int = 2,
+    evaluator: bool = False,
+    metric_key: str | None = None,
+    local_logdir: bool = False,
+    description: str = "",
+    *,
+    seed: int | None = None,
+    progress: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """Run ``train_fn`` on ``num_workers`` workers under ``MultiWorkerMirroredStrategy`` (each
+    gets its ``TF_CONFIG``; tf-keras); returns ``(run_dir, the chief's metrics)``."""
+    return _mirrored.mirrored(
+        _project(), train_fn, name, num_workers, evaluator, metric_key, local_logdir,
+        description, seed=seed, progress=progress,
+    )  # fmt: skip
+
+
 def stop(run_id: str, wait: float = 15.0) -> str:
     """Kill a RUNNING run's trials (and what they started); returns the run's state, KILLED."""
     return _launch.stop(_project(), run_id, wait)
@@ -138,10 +161,12 @@ __all__ = [
     "current",
     "get_run",
     "grid_search",
+    "is_chief",
     "launch",
     "list_runs",
     "log_metric",
     "log_training_dataset",
+    "mirrored",
     "random_search",
     "rerun",
     "stop",

@@ -109,6 +109,10 @@ class TrialExecutor(ABC):
     def slots(self, trials: int) -> int:
         """How many of ``trials`` trials run at once."""
 
+    @abstractmethod
+    def capacity(self) -> int:
+        """How many trials can run at once at most (a multi-worker run needs one per worker)."""
+
     def threads(self, trials: int) -> int | None:
         """Threads each trial may use when ``trials`` run (None: no limit, for a lone trial)."""
         if trials <= 1:
@@ -141,6 +145,9 @@ class ProcessExecutor(TrialExecutor):
 
     def slots(self, trials: int) -> int:
         return max(1, min(self.parallelism, trials))
+
+    def capacity(self) -> int:
+        return self.parallelism
 
     def start(self, trials: list[TrialLaunch]) -> None:
         self._pending.extend(trials)
@@ -213,8 +220,31 @@ class _SparkTrialRunner:
             yield trial_id, _run_child(Path(directory))
 
 
-def _run_child(directory: Path) -> dict[str, Any]:
-    env = {**os.environ, **_task_environment()}
+class _SparkWorkerRunner:
+    """The barrier-stage function of a multi-worker run: each task takes a port on its host,
+    the tasks agree on the addresses (``allGather``), then each starts its worker with its
+    ``TF_CONFIG``. Tasks after the first ``workers`` are evaluators."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def __call__(self, partition: Any) -> Any:
+        from pyspark import BarrierTaskContext
+
+        from eolab.experiments.cluster import free_port, tf_config
+
+        task = BarrierTaskContext.get()
+        index = task.partitionId()
+        host = task.getTaskInfos()[index].address.rsplit(":", 1)[0]
+        address = f"{host}:{free_port(host)}" if index < self.workers else ""
+        workers = task.allGather(address)[: self.workers]
+        env = {"TF_CONFIG": tf_config(workers, index)}
+        for trial_id, directory in partition:
+            yield trial_id, _run_child(Path(directory), env)
+
+
+def _run_child(directory: Path, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {**os.environ, **_task_environment(), **(extra or {})}
     with (
         open(directory / "stdout.log", "ab") as out,  # noqa: PTH123
         open(directory / "stderr.log", "ab") as err,  # noqa: PTH123
@@ -239,8 +269,9 @@ def _run_child(directory: Path) -> dict[str, Any]:
 class SparkExecutor(TrialExecutor):
     """One Spark task per trial, in one job of the session; stop cancels the job."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, workers: int | None = None) -> None:
         self.engine = engine
+        self.workers = workers  # a multi-worker run: one barrier stage, all tasks at once
         self._trials: dict[str, TrialLaunch] = {}
         self._seen_started: set[str] = set()
         self._reported: set[str] = set()
@@ -249,7 +280,11 @@ class SparkExecutor(TrialExecutor):
         self._group = f"eolab-experiment-{os.getpid()}-{time.monotonic_ns()}"
 
     def slots(self, trials: int) -> int:
-        return max(1, min(int(self.engine.parallelism), trials))
+        return max(1, min(self.capacity(), trials))
+
+    def capacity(self) -> int:
+        conf = self.engine.session.sparkContext.getConf()
+        return max(1, int(self.engine.parallelism) // int(conf.get("spark.task.cpus", "1")))
 
     def threads(self, trials: int) -> int | None:
         if trials <= 1:
@@ -261,7 +296,11 @@ class SparkExecutor(TrialExecutor):
         self._trials = {t.trial_id: t for t in trials}
         sc = self.engine.session.sparkContext
         items = [(t.trial_id, str(t.directory)) for t in trials]
-        rdd = sc.parallelize(items, len(items)).mapPartitions(_SparkTrialRunner())
+        rdd = sc.parallelize(items, len(items))
+        if self.workers is None:
+            rdd = rdd.mapPartitions(_SparkTrialRunner())
+        else:
+            rdd = rdd.barrier().mapPartitions(_SparkWorkerRunner(self.workers))
 
         def collect() -> None:
             sc.setJobGroup(self._group, "eolab experiment", interruptOnCancel=True)

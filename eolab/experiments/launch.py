@@ -196,12 +196,19 @@ def execute(
     rerun_of: str | None = None,
     local_logdir: bool = False,
     progress: bool = True,
+    executor: TrialExecutor | None = None,
+    trial_env: dict[str, dict[str, str]] | None = None,
+    fail_fast: bool = False,
+    primary_trial: str | None = None,
 ) -> RunRecord:
     """Run ``plans`` as one run and record it; return when every trial has ended.
 
-    A stop marks the run KILLED; a KeyboardInterrupt does too and is raised again."""
+    A stop marks the run KILLED; a KeyboardInterrupt does too and is raised again.
+    ``trial_env`` adds environment per trial; ``fail_fast`` (multi-worker runs, whose workers
+    wait for each other) kills the others as soon as one trial fails, and fails the run;
+    ``primary_trial`` names the trial whose metrics are the run's."""
     payload = payload if payload is not None else dump_function(train_fn)
-    executor = executor_for(project)
+    executor = executor or executor_for(project)
     tracker = Tracker.open(
         project,
         fn=train_fn,
@@ -217,16 +224,24 @@ def execute(
         rerun_of=rerun_of,
         local_logdir=local_logdir,
     )
+    tracker.primary_trial = primary_trial
     env = _trial_env(project)
     killed = False
+    failed: dict[str, Any] | None = None
     try:
         threads = executor.threads(len(plans))
         launches = [
-            TrialLaunch(p.trial_id, tracker.write_spec(p, metric_key, env, threads)) for p in plans
+            TrialLaunch(
+                p.trial_id,
+                tracker.write_spec(
+                    p, metric_key, {**env, **(trial_env or {}).get(p.trial_id, {})}, threads
+                ),
+            )
+            for p in plans
         ]
         executor.start(launches)
         with progress_bar(len(plans), f"{kind} {name}", progress, unit="trial") as bar:
-            while not executor.done:
+            while not executor.done and failed is None:
                 if tracker.stop_requested():
                     killed = True
                     break
@@ -236,8 +251,10 @@ def execute(
                     elif tracker.stop_requested() and not _has_result(tracker, trial_id):
                         continue  # killed by the stop: recorded as KILLED when the run closes
                     else:
-                        tracker.finished(trial_id, data)
+                        entry = tracker.finished(trial_id, data)
                         bar.update(1)
+                        if fail_fast and entry["state"] != FINISHED and failed is None:
+                            failed = entry
             killed = killed or tracker.stop_requested()
     except KeyboardInterrupt:
         _end(executor, tracker, killed=True)
@@ -245,7 +262,11 @@ def execute(
     except BaseException as exc:
         _end(executor, tracker, error=f"{type(exc).__name__}: {exc}")
         raise
-    state = _end(executor, tracker, killed=killed)
+    if failed is not None and not killed:
+        why = f"{failed['trial_id']} failed: {failed.get('error', '')}"
+        state = _end(executor, tracker, error=why, others=f"stopped because {why}")
+    else:
+        state = _end(executor, tracker, killed=killed)
     return RunRecord(tracker.run_id, str(tracker.run_dir), state, tracker.ordered_entries())
 
 
@@ -253,13 +274,22 @@ def _has_result(tracker: Tracker, trial_id: str) -> bool:
     return (tracker.trial_dir(trial_id) / RESULT_FILE).exists()
 
 
-def _end(executor: TrialExecutor, tracker: Tracker, killed: bool = False, error: str = "") -> str:
-    """Kill what still runs, keep the results of trials that ended meanwhile, close the run."""
+def _end(
+    executor: TrialExecutor,
+    tracker: Tracker,
+    killed: bool = False,
+    error: str = "",
+    others: str | None = None,
+) -> str:
+    """Kill what still runs, keep the results of trials that ended meanwhile, record the rest
+    as KILLED (with ``others`` as their reason, when given), close the run."""
     executor.kill()
     for trial_id in tracker.plans:
         folder = tracker.trial_dir(trial_id)
         if trial_id not in tracker.entries and (folder / RESULT_FILE).exists():
             tracker.finished(trial_id, read_outcome(folder))
+        elif trial_id not in tracker.entries and others is not None:
+            tracker.finished(trial_id, {"state": KILLED, "error": others})
     return tracker.close(killed=killed, error=error)
 
 
@@ -500,21 +530,38 @@ def rerun(project: Project, run_id: str, progress: bool = True) -> RerunReport:
     import hashlib
 
     digest = hashlib.sha256(source.encode()).hexdigest() if source else None
-    record = execute(
-        project,
-        train_fn,
-        [TrialPlan(t.trial_id, t.params, t.seed) for t in trials],
-        name=original.name,
-        description=original.description,
-        kind="rerun",
-        params=original.params,
-        metric_key=original.metric_key,
-        direction=original.direction,
-        seed=original.seed,
-        payload=payload,
-        rerun_of=run_id,
-        progress=progress,
-    )
+    if original.kind == "mirrored":
+        from eolab.experiments.mirrored import execute_mirrored
+
+        record = execute_mirrored(
+            project,
+            train_fn,
+            name=original.name,
+            description=original.description,
+            metric_key=original.metric_key,
+            num_workers=int(original.params["num_workers"]),
+            evaluator=bool(original.params.get("evaluator")),
+            seed=original.seed,
+            payload=payload,
+            rerun_of=run_id,
+            progress=progress,
+        )
+    else:
+        record = execute(
+            project,
+            train_fn,
+            [TrialPlan(t.trial_id, t.params, t.seed) for t in trials],
+            name=original.name,
+            description=original.description,
+            kind="rerun",
+            params=original.params,
+            metric_key=original.metric_key,
+            direction=original.direction,
+            seed=original.seed,
+            payload=payload,
+            rerun_of=run_id,
+            progress=progress,
+        )
     before = {t.trial_id: t.metrics for t in trials}
     compared = [
         {

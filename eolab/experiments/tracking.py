@@ -142,6 +142,7 @@ class Tracker:
         self.datasets: list[dict[str, Any]] = []
         self.metric_key: str | None = None
         self.direction: str | None = None
+        self.primary_trial: str | None = None  # whose metrics are the run's (mirrored: chief)
         self._environment: dict[str, Any] = {}
         self._env_thread: threading.Thread | None = None
 
@@ -331,7 +332,12 @@ class Tracker:
         else:
             state = FINISHED
         best = best_entry(entries, self.metric_key, self.direction)
-        if best is None and len(entries) == 1 and entries[0]["state"] == FINISHED:
+        if self.primary_trial is not None:
+            best = next(
+                (e for e in entries if e["trial_id"] == self.primary_trial and "metrics" in e),
+                None,
+            )
+        elif best is None and len(entries) == 1 and entries[0]["state"] == FINISHED:
             best = entries[0]
         self._join_environment()
         with project_tx(self.project, SCOPE) as (s, _):

@@ -25,6 +25,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -315,6 +316,16 @@ def _seed(seed: int) -> None:
     sys.meta_path.insert(0, _SeedOnImport(seed))
 
 
+def _bind_sqlite() -> None:
+    """TensorFlow loads its own SQLite (without FTS5) into the global symbol scope; use
+    Python's SQLite once before train_fn can import TensorFlow, so that the catalog's search
+    tables keep working in the trial (``models.export``, ``eolab.connect``)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE VIRTUAL TABLE temp.probe USING fts5(x)")
+        db.execute("INSERT INTO temp.probe VALUES ('a')")
+        db.execute("SELECT x FROM temp.probe WHERE probe MATCH 'a'").fetchall()
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat()
 
@@ -352,6 +363,7 @@ def run_trial(directory: str, env: dict[str, str] | None = None) -> int:
     )
     result: dict[str, Any] = {"started_at": _now()}
     try:
+        _bind_sqlite()
         _seed(int(spec["seed"]))
         train_fn = load_function(Path(spec["code"]))
         value = train_fn(**spec["params"])

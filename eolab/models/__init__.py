@@ -29,9 +29,10 @@ def export(
     signature: dict[str, Any] | None = None,
     input_example: Any = None,
     run_id: str | None = None,
-) -> ModelVersion:
+) -> ModelVersion | None:
     """Register the model file or folder at ``path`` as version ``model_version`` (default: the
-    next) of ``name``; inside a train function the producing run is recorded on its own."""
+    next) of ``name``; inside a train function the producing run is recorded on its own (and a
+    mirrored run's workers other than the chief export nothing: None)."""
     return _registry().export(
         path, name, model_version, metrics, description, signature, input_example, run_id
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from eolab.catalog.models import Project as ProjectRow
 from eolab.datasets import tags as tag_store
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.experiments import context
+from eolab.experiments.cluster import is_chief
 from eolab.experiments.launch import check_direction
 from eolab.experiments.tracking import find_run, project_tx
 from eolab.names import check_name
@@ -219,10 +221,11 @@ class ModelRegistry:
         signature: dict[str, Any] | None = None,
         input_example: Any = None,
         run_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelVersion | None:
         """Register the model file or folder at ``path`` as a new version of ``name``.
 
-        Inside a train function the producing run and trial are taken from the trial."""
+        Inside a train function the producing run and trial are taken from the trial; on the
+        workers of a mirrored run other than the chief nothing is exported (returns None)."""
         check_name(name, "model")
         version = _check_version(model_version)
         checked = _check_metrics(metrics)
@@ -241,6 +244,9 @@ class ModelRegistry:
                 signature = _infer_signature(input_example)
         trial_id = None
         trial = context.current()
+        if trial is not None and not is_chief():
+            print(f"eolab: not the chief worker: model {name!r} not exported", file=sys.stderr)
+            return None
         if run_id is None and trial is not None:
             run_id, trial_id = trial.run_id, trial.trial_id
         if run_id is not None and not isinstance(run_id, str):

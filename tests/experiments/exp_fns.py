@@ -118,3 +118,54 @@ def visible_gpu(i: int) -> dict:
         "gpu": int(os.environ["CUDA_VISIBLE_DEVICES"]),
         "threads": int(os.environ["OMP_NUM_THREADS"]),
     }
+
+
+def cluster_view() -> dict:
+    """What a mirrored worker was told (no TensorFlow needed): its task and the cluster."""
+    config = json.loads(os.environ["TF_CONFIG"])
+    ports = [int(a.rsplit(":", 1)[1]) for a in config["cluster"]["worker"]]
+    task = config["task"]
+    return {
+        "index": task["index"],
+        "evaluator": int(task["type"] == "evaluator"),
+        "workers": len(ports),
+        "ports_sum": sum(ports),
+        "own_port": ports[task["index"]] if task["type"] == "worker" else 0,
+        "legacy_keras": int(os.environ.get("TF_USE_LEGACY_KERAS") == "1"),
+        "chief": int(experiment.is_chief()),
+        "gpu": int(os.environ.get("CUDA_VISIBLE_DEVICES", "-1") or -1),
+    }
+
+
+def worker_1_dies(marker_dir: str = "") -> dict:
+    """Worker 1 fails; the chief waits for it forever, as a collective op would."""
+    if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+        time.sleep(0.5)
+        raise RuntimeError("worker 1 lost its data")
+    return sleeper(0, marker_dir)
+
+
+def mirrored_fit() -> dict:
+    """A tiny tf.keras model trained with MultiWorkerMirroredStrategy; every worker exports."""
+    import tensorflow as tf
+
+    from eolab import models
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    with strategy.scope():
+        model = tf.keras.Sequential(
+            [tf.keras.Input((3,)), tf.keras.layers.Dense(4, "relu"), tf.keras.layers.Dense(1)]
+        )
+        model.compile("adam", "mse")
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    history = model.fit(
+        x, x.sum(axis=1), epochs=2, batch_size=16, verbose=0,
+        callbacks=[experiment.KerasCallback()],
+    )  # fmt: skip
+    Path("model.bin").write_bytes(b"weights")
+    exported = models.export("model.bin", "mirrored_model")
+    return {
+        "loss": float(history.history["loss"][-1]),
+        "tf_keras": int(type(model).__module__.startswith("tf_keras")),
+        "exported": int(exported is not None),
+    }

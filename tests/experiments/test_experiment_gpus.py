@@ -1,5 +1,5 @@
-"""GPU placement of trials, tested without GPUs: a Spark local-cluster master whose discovery
-script reports two fake GPUs; each trial must see exactly its task's GPU."""
+"""GPU placement of trials and mirrored workers, tested without GPUs: a Spark local-cluster
+master whose discovery script reports two fake GPUs; each must see exactly its task's GPU."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(300)
-def test_each_spark_trial_sees_only_its_tasks_gpu(project, home, tmp_path):
+def test_each_spark_trial_and_worker_sees_only_its_tasks_gpu(project, home, tmp_path):
     script = tmp_path / "gpus.sh"
     script.write_text('#!/usr/bin/env bash\necho \'{"name": "gpu", "addresses": ["0", "1"]}\'\n')
     script.chmod(0o755)
@@ -35,6 +35,9 @@ def test_each_spark_trial_sees_only_its_tasks_gpu(project, home, tmp_path):
                           engine="spark")
             _, trials = experiment.launch(exp_fns.visible_gpu, {{"i": [0, 1]}}, progress=False)
             print("RESULT", json.dumps(trials))
+            _, chief = experiment.mirrored(exp_fns.cluster_view, progress=False)
+            run = experiment.list_runs()[0]
+            print("MIRRORED", json.dumps([t.metrics for t in run.trials]))
             stop_session()
         """
     )
@@ -47,3 +50,8 @@ def test_each_spark_trial_sees_only_its_tasks_gpu(project, home, tmp_path):
     assert [t["state"] for t in trials] == ["FINISHED", "FINISHED"], trials
     assert sorted(t["metrics"]["gpu"] for t in trials) == [0, 1]
     assert all(t["metrics"]["threads"] == 1 for t in trials)  # one task cpu each
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("MIRRORED ")), None)
+    assert line is not None, proc.stderr[-3000:]
+    workers = json.loads(line.removeprefix("MIRRORED "))
+    assert sorted(w["gpu"] for w in workers) == [0, 1]
+    assert [w["index"] for w in workers] == [0, 1]
