@@ -375,6 +375,101 @@ class PreviewFeatureGroupResponse(Model):
     )
 
 
+# ---- feature store: training datasets -----------------------------------------------------
+
+
+class DescribeSplit(Model):
+    name: str = Field(description="'' for an unsplit training dataset")
+    fraction: float | None = Field(description="the fraction asked for (None: unsplit)")
+    size: int = Field(description="rows written to it")
+
+
+class DescribeTrainingDatasetFeature(Model):
+    name: str
+    type: str
+    kind: str | None = Field(description="int64, float, string...: the leaf kind of an array")
+    dims: list[int] | None = Field(description="array dimensions as stored ([] for scalars)")
+    shape: list[int] | None = Field(description="the shape tf_data gives it")
+    nullable: bool
+    label: bool
+
+
+class DescribeProvenance(Model):
+    name: str = Field(description="a feature group")
+    version: int
+    commit_id: int | None = Field(description="the Delta commit the query read")
+
+
+class DescribeTrainingDatasetSummary(Model):
+    name: str
+    versions: list[int]
+    latest_version: int
+    description: str = Field(description="of the latest version")
+    data_format: str = Field(description="of the latest version")
+    row_count: int = Field(description="of the latest version")
+    created: datetime | None = Field(description="of the latest version")
+
+
+class ListTrainingDatasetsResponse(Model):
+    training_datasets: list[DescribeTrainingDatasetSummary]
+
+
+class DescribeTrainingDatasetVersion(Model):
+    name: str
+    version: int
+    description: str
+    data_format: str
+    splits: list[DescribeSplit]
+    row_count: int
+    creator: str | None
+    created: datetime | None
+
+
+class ListTrainingDatasetVersionsResponse(Model):
+    name: str
+    versions: list[DescribeTrainingDatasetVersion]
+
+
+class DescribeTrainingDataset(Model):
+    name: str
+    version: int
+    description: str
+    data_format: str = Field(description="tfrecords, parquet, csv, tsv or npy")
+    splits: list[DescribeSplit] = Field(description="one entry, named '', when unsplit")
+    row_count: int
+    features: list[DescribeTrainingDatasetFeature]
+    label: list[str]
+    primary_key: list[str] = Field(description="the key the rows were split by")
+    seed: int
+    provenance: list[DescribeProvenance] = Field(description="empty when built from a DataFrame")
+    statistics_config: dict[str, Any]
+    location: str | None = Field(description="the folder of its files, relative to the project")
+    creator: str | None
+    created: datetime | None
+    updated: datetime | None
+    tags: dict[str, Any]
+
+
+class DescribeTrainingDatasetStatistics(Model):
+    name: str
+    version: int
+    split: str | None = Field(description="None for an unsplit training dataset")
+    row_count: int
+    features: list[DescribeFeatureStatistics]
+    correlations: dict[str, dict[str, float | None]]
+
+
+class PreviewTrainingDatasetResponse(Model):
+    name: str
+    version: int
+    split: str | None = Field(description="None: every split, in order")
+    num_rows: int = Field(description="rows in that split (or in all)")
+    columns: list[DescribePreviewColumn]
+    rows: list[dict[str, Any]] = Field(
+        description="NaN and infinities as the strings 'NaN', 'Infinity', '-Infinity'"
+    )
+
+
 # ---- feature store: expectations and validations --------------------------------------------
 
 

@@ -15,6 +15,7 @@ from eolab.server import models as m
 from eolab.server.base import API_PREFIX, ApiHandler
 from eolab.server.handlers import datasets, platform, projects, search, validation
 from eolab.server.handlers import featurestore as fs
+from eolab.server.handlers import training_datasets as tds
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Route:
 
 FG = "/projects/{project}/featurestore/featuregroups"
 FGV = FG + "/{name}/versions/{v}"
+TD = "/projects/{project}/featurestore/trainingdatasets"
+TDV = TD + "/{name}/versions/{v}"
 
 ROUTES: list[Route] = [
     Route("/whoami", platform.WhoAmIResource, {"get": Op("The caller", response=m.WhoAmI)}),
@@ -291,6 +294,81 @@ ROUTES: list[Route] = [
         fs.FeatureGroupTagsResource,
         {
             "get": Op("Tags of a feature group version", response=m.TagsResponse),
+            "put": Op("Add or replace a tag", m.SetTag, m.TagsResponse),
+            "delete": Op("Delete a tag", status=204, query=("schema",)),
+        },
+        tag="featurestore",
+    ),
+    # ---- feature store: training datasets ----
+    Route(
+        TD,
+        tds.TrainingDatasetsResource,
+        {
+            "get": Op(
+                "List training datasets: versions, description, format, rows",
+                response=m.ListTrainingDatasetsResponse,
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        TD + "/{name}",
+        tds.TrainingDatasetResource,
+        {
+            "get": Op(
+                "Every version of a training dataset",
+                response=m.ListTrainingDatasetVersionsResponse,
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        TDV,
+        tds.TrainingDatasetVersionResource,
+        {
+            "get": Op(
+                "Describe a training dataset version: format, splits and their sizes, features "
+                "and shapes, label, seed, provenance (feature groups, versions, commits), tags",
+                response=m.DescribeTrainingDataset,
+            ),
+            "delete": Op(
+                "Delete a training dataset version and its files (its creator or a data owner)",
+                status=204,
+            ),
+        },
+        tag="featurestore",
+    ),
+    Route(
+        TDV + "/statistics",
+        tds.TrainingDatasetStatisticsResource,
+        {
+            "get": Op(
+                "Per-feature statistics (with histograms) of one split (?split=, required when "
+                "the dataset is split)",
+                response=m.DescribeTrainingDatasetStatistics,
+                query=("split",),
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        TDV + "/preview",
+        tds.TrainingDatasetPreviewResource,
+        {
+            "get": Op(
+                "The first ?n= rows (at most 1000) of ?split= (of every split when left out); "
+                "array features as their length and first values",
+                response=m.PreviewTrainingDatasetResponse,
+                query=("split", "n"),
+            )
+        },
+        tag="featurestore",
+    ),
+    Route(
+        TDV + "/tags",
+        tds.TrainingDatasetTagsResource,
+        {
+            "get": Op("Tags of a training dataset version", response=m.TagsResponse),
             "put": Op("Add or replace a tag", m.SetTag, m.TagsResponse),
             "delete": Op("Delete a tag", status=204, query=("schema",)),
         },

@@ -50,11 +50,11 @@ _VERSION = re.compile(r"[0-9]{1,9}")
 # ---- parsing ----------------------------------------------------------------------------------
 
 
-def parse_version(raw: str) -> int:
+def parse_version(raw: str, what: str = "feature group") -> int:
     """The ``{v}`` path segment as a version number (integers from 1)."""
     if not _VERSION.fullmatch(raw) or int(raw) < 1:
         raise InvalidInput(
-            f"a feature group version is an integer from 1, got {raw!r}",
+            f"a {what} version is an integer from 1, got {raw!r}",
             details={"field": "version", "given": raw},
         )
     return int(raw)
@@ -69,7 +69,7 @@ def preview_size(n: int) -> int:
     return n
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     """Catalog and Delta times are naive UTC; say so on the wire."""
     return None if value is None else value.replace(tzinfo=UTC)
 
@@ -87,7 +87,7 @@ def _commits(fg: FeatureGroup, limit: int | None = None, until: Any = None) -> l
     return [
         DescribeCommit(
             commit_id=commit_id,
-            committed_on=_aware(c["committedOn"]),
+            committed_on=aware(c["committedOn"]),
             rows_inserted=c["rowsInserted"],
             rows_updated=c["rowsUpdated"],
             rows_deleted=c["rowsDeleted"],
@@ -131,7 +131,7 @@ def describe_version(fg: FeatureGroup) -> DescribeFeatureGroupVersion:
         online_enabled=fg.online_enabled,
         num_features=len(fg.features),
         creator=fg.creator,
-        created=_aware(fg.created_at),
+        created=aware(fg.created_at),
         latest_commit=_latest_commit(fg),
     )
 
@@ -174,7 +174,7 @@ def describe(fg: FeatureGroup) -> DescribeFeatureGroup:
         statistics_config=dict(fg.statistics_config),
         location=fg.location,
         creator=fg.creator,
-        created=_aware(fg.created_at),
+        created=aware(fg.created_at),
         row_count=dataset.count_rows() if dataset is not None else 0,
         latest_commit=latest,
         tags=fg.get_tags(),
@@ -199,7 +199,7 @@ def statistics(fg: FeatureGroup, commit_time: str | None) -> DescribeFeatureGrou
     )
 
 
-def _is_array(kind: pa.DataType) -> bool:
+def is_array(kind: pa.DataType) -> bool:
     return (
         pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
     )
@@ -232,12 +232,12 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def _rows(table: pa.Table) -> list[dict[str, Any]]:
+def preview_rows(table: pa.Table) -> list[dict[str, Any]]:
     """Rows of ``table`` with every array column cut to its length and first values in Arrow
     (so a thousand 75×75 bands never become Python lists)."""
     lengths: dict[str, list[int | None]] = {}
     for i, field in enumerate(table.schema):
-        if _is_array(field.type):
+        if is_array(field.type):
             column = table.column(i)
             lengths[field.name] = pc.list_value_length(column).to_pylist()
             table = table.set_column(i, field.name, pc.list_slice(column, 0, ARRAY_HEAD))
@@ -309,16 +309,16 @@ def preview(
         name=fg.name,
         version=fg.version or 0,
         storage="offline",
-        as_of=_aware(when),
+        as_of=aware(when),
         commit_id=commit_id,
         num_rows=dataset.count_rows() if dataset is not None else 0,
         columns=[
             DescribePreviewColumn(
-                name=c, type=types[c], array=_is_array(dataset.schema.field(c).type)
+                name=c, type=types[c], array=is_array(dataset.schema.field(c).type)
             )
             for c in names
         ],
-        rows=_rows(table),
+        rows=preview_rows(table),
     )
 
 
