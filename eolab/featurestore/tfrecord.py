@@ -362,6 +362,8 @@ def scatter(values: pa.Array, valid: np.ndarray) -> pa.Array:
     """``values`` (one per valid row) spread over all rows, null where not valid."""
     if valid.all():
         return values
+    if not valid.any():
+        return pa.nulls(len(valid), values.type)
     positions = np.cumsum(valid) - 1
     taken = values.take(pa.array(np.where(valid, positions, 0)))
     return pc.if_else(pa.array(valid), taken, pa.nulls(len(valid), values.type))

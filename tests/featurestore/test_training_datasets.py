@@ -459,3 +459,13 @@ def test_unsaved_training_datasets_cannot_be_read_or_tagged(fs):
         warnings.simplefilter("error")
         td.insert(pd.DataFrame({"id": [1, 2]}))  # insert on an unsaved one saves it
     assert td.row_count == 2
+
+
+@pytest.mark.parametrize("data_format", ["tfrecords", "npy"])
+def test_a_split_whose_column_is_all_null_reads_back(fs, data_format):
+    data = pa.table({"id": [1, 2, 3], "x": pa.array([None, None, None], pa.float64())})
+    td = fs.create_training_dataset(
+        f"nulls_{data_format}", version=1, data_format=data_format, statistics_config=OFF
+    )
+    td.save(data)
+    assert td.read(dataframe_type="pyarrow").column("x").null_count == 3
