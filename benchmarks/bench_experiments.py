@@ -4,8 +4,9 @@ Rows: ``launch`` of one trial vs calling the train function directly (goal: < 1 
 the first launch of a process also starts the fork server, reported apart); a 6-trial grid
 search on 2 workers vs the same 6 trainings run one after another in one process, each pinned
 to one thread (goal >= 1.6x faster, i.e. ratio <= 0.63), and vs unpinned sequential training
-(reported); ``models.export`` of a model folder vs ``shutil.copytree`` of it.
-The training is NumPy (matrix products through OpenBLAS), so that thread pinning matters.
+(reported); ``models.export`` of a model folder vs ``shutil.copytree`` of it; a tf-keras
+training step on 2 ``mirrored`` workers vs 1 (reported).
+The search's training is NumPy (matrix products through OpenBLAS), so that pinning matters.
 """
 
 from __future__ import annotations
@@ -45,6 +46,30 @@ def train(lr: float = 0.01, iterations: int = ITERATIONS) -> dict:
 def pause(seconds: float = SLEEP_S) -> dict:
     time.sleep(seconds)
     return {"metric": seconds}
+
+
+def mirrored_steps(rows: int = 1024 if QUICK else 16384, epochs: int = 3) -> dict:
+    """Seconds per training step after a warm-up epoch (global batch 64, split over workers)."""
+    import numpy as np
+    import tensorflow as tf
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    with strategy.scope():
+        model = tf.keras.Sequential(
+            [
+                tf.keras.Input((64,)),
+                tf.keras.layers.Dense(256, "relu"),
+                tf.keras.layers.Dense(256, "relu"),
+                tf.keras.layers.Dense(1),
+            ]
+        )
+        model.compile("adam", "mse")
+    x = np.random.default_rng(0).normal(size=(rows, 64)).astype("float32")
+    y = x.sum(axis=1)
+    model.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, epochs=epochs - 1, batch_size=64, verbose=0)
+    return {"step_s": (time.perf_counter() - start) / ((epochs - 1) * rows // 64)}
 
 
 def sequential_seconds(pinned: bool) -> float:
@@ -116,6 +141,20 @@ def main() -> None:
             f"{TRIALS}-trial grid search on 2 workers vs sequential, unpinned",
             search_s,
             unpinned,
+            "s",
+        )
+
+        steps = {
+            workers: experiment.mirrored(
+                mirrored_steps, name=f"mirrored{workers}", num_workers=workers, progress=False
+            )[1]["step_s"]
+            for workers in (1, 2)
+        }
+        row(
+            "experiments",
+            "tf-keras step time, global batch 64, 2 mirrored workers vs 1 (reported)",
+            steps[2],
+            steps[1],
             "s",
         )
 
