@@ -1,5 +1,6 @@
 """``%eo fs list | show NAME [--version N] [--as-of T] [--limit N] | stats NAME``,
-``%eo fs validate NAME [--version N]`` and ``%eo fs expectations [NAME]``."""
+``%eo fs validate NAME [--version N]``, ``%eo fs expectations [NAME]`` and
+``%eo fs td list | td show NAME [--version N]`` (training datasets)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from eolab.widgets import Properties, Stack, Table
 if TYPE_CHECKING:
     from eolab.magics.core import EolabMagics
 
-ACTIONS = ("list", "show", "stats", "validate", "expectations")
+ACTIONS = ("list", "show", "stats", "validate", "expectations", "td")
+TD_ACTIONS = ("list", "show")
 
 
 @subcommand("fs", help="the feature store: list feature groups, show one (as of a time), stats")
 @magic_arguments()
 @argument("action", metavar="ACTION", help="list, show, stats, validate or expectations")
 @argument("name", metavar="NAME", nargs="?", help="the feature group (show, stats, validate)")
+@argument("td_name", metavar="TD_NAME", nargs="?", help="the training dataset (td show NAME)")
 @argument("--version", type=int, default=None, help="its version (default: the latest)")
 @argument("--as-of", default=None, help="a UTC time: 'YYYY-MM-DD HH:MM:SS' (show)")
 @argument("--limit", type=int, default=10, help="rows to show (show)")
@@ -31,6 +34,8 @@ def fs(magics: EolabMagics, args: Namespace, cell: str | None) -> Any:
     store = magics.project().get_feature_store()
     if args.action in ("validate", "expectations"):
         return _validation(store, args)
+    if args.action == "td":
+        return _training_datasets(store, args)
     if args.action == "list":
         groups = store.get_feature_groups()
         return Table(
@@ -127,3 +132,65 @@ def _validation(store: Any, args: Namespace) -> Any:
         "rules",
     )
     return Stack(summary, rules, data=attached)
+
+
+def _training_datasets(store: Any, args: Namespace) -> Any:
+    """``td list``: every training dataset version; ``td show NAME``: one version's format,
+    splits and sizes, features and provenance."""
+    if args.name not in TD_ACTIONS:
+        raise UsageError(
+            f"%eo fs td needs {' or '.join(TD_ACTIONS)}, got {args.name!r} (e.g. %eo fs td list)"
+        )
+    if args.name == "list":
+        found = store.get_training_datasets()
+        return Table(
+            ("name", "version", "format", "splits", "rows", "label", "description"),
+            [
+                (
+                    td.name,
+                    td.version,
+                    td.data_format,
+                    ", ".join(f"{n} {size}" for n, size in td.split_sizes.items()) or "unsplit",
+                    td.row_count,
+                    ", ".join(td.label),
+                    td.description,
+                )
+                for td in found
+            ],
+            "training datasets",
+            data=found,
+        )
+    if not args.td_name:
+        raise UsageError("%eo fs td show needs the training dataset NAME")
+    td = store.get_training_dataset(args.td_name, args.version)
+    info = td.to_dict()
+    summary = Properties(
+        [
+            ("version", td.version),
+            ("format", td.data_format),
+            ("rows", td.row_count),
+            ("seed", td.seed),
+            ("split key", ", ".join(td.primary_key) or "the whole row"),
+            ("label", ", ".join(td.label)),
+            ("location", td.location),
+            ("created", f"{info['created']} by {info['creator']}"),
+        ],
+        title=f"training dataset {td.name}",
+        data=td,
+    )
+    splits = Table(
+        ("split", "fraction", "rows"),
+        [(n, fraction, td.split_sizes.get(n, 0)) for n, fraction in td.splits.items()],
+        "splits",
+    )
+    features = Table(
+        ("feature", "type", "shape", "nullable", "label"),
+        [(f["name"], f["type"], f["shape"], f["nullable"], f["label"]) for f in td.features],
+        "features",
+    )
+    provenance = Table(
+        ("feature group", "version", "commit"),
+        [(p["name"], p["version"], p["commit_id"]) for p in td.provenance],
+        "built from",
+    )
+    return Stack(summary, splits, features, provenance, data=td)
