@@ -407,7 +407,7 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
 
     def _referenced_by_training_datasets(self) -> list[str]:
         """Training datasets (``"name vN"``) whose recorded provenance names this version."""
-        from eolab.featurestore.training_dataset import referencing
+        from eolab.featurestore.td_catalog import referencing
 
         return referencing(self.feature_store, self.name, self.version)
 

@@ -363,9 +363,9 @@ class FeatureStore:
         fixed-length arrays for the readers. ``version=None`` takes the next free version at
         save time (with a VersionWarning).
         """
-        from eolab.featurestore import training_dataset
+        from eolab.featurestore import td_catalog
 
-        return training_dataset.create(
+        return td_catalog.create(
             self,
             name,
             version,
@@ -381,15 +381,15 @@ class FeatureStore:
 
     def get_training_dataset(self, name: str, version: int | None = None) -> TrainingDataset:
         """Version ``version`` of training dataset ``name``; the latest when None."""
-        from eolab.featurestore import training_dataset
+        from eolab.featurestore import td_catalog
 
-        return training_dataset.get(self, name, version)
+        return td_catalog.get(self, name, version)
 
     def get_training_datasets(self, name: str | None = None) -> list[TrainingDataset]:
         """Every version of training dataset ``name`` (of every training dataset when None)."""
-        from eolab.featurestore import training_dataset
+        from eolab.featurestore import td_catalog
 
-        return training_dataset.get_all(self, name)
+        return td_catalog.get_all(self, name)
 
     def sql(self, query: str, dataframe_type: str = "default") -> Any:
         """Run one read-only SELECT over the feature groups, each the table

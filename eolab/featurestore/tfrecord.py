@@ -214,19 +214,19 @@ def tfrecord_writer(path: str) -> Any:
 
 
 def read_records(path: str) -> Iterator[bytes]:
-    """The records of one TFRecord file (uncompressed), without TensorFlow."""
+    """The records of one TFRecord file (uncompressed), streamed, without TensorFlow."""
     with open(path, "rb") as f:
-        data = f.read()
-    position, end = 0, len(data)
-    while position < end:
-        if position + 12 > end:
-            raise ValueError(f"{path}: truncated TFRecord header at byte {position}")
-        (length,) = struct.unpack_from("<Q", data, position)
-        start = position + 12
-        if start + length + 4 > end:
-            raise ValueError(f"{path}: truncated TFRecord at byte {position}")
-        yield data[start : start + length]
-        position = start + length + 4
+        while True:
+            header = f.read(12)  # uint64 length + masked CRC32C of the length
+            if not header:
+                return
+            if len(header) < 12:
+                raise ValueError(f"{path}: truncated TFRecord header")
+            (length,) = struct.unpack("<Q", header[:8])
+            data = f.read(length + 4)  # the record + masked CRC32C of the record
+            if len(data) < length + 4:
+                raise ValueError(f"{path}: truncated TFRecord of {length} bytes")
+            yield data[:length]
 
 
 # ---- Examples back to Arrow -------------------------------------------------------------------

@@ -24,32 +24,27 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-import warnings
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from eolab import search
 from eolab.access import require_creator_or_owner
-from eolab.catalog.models import Project as ProjectRow
-from eolab.catalog.models import TrainingDatasetRow, User, utcnow
+from eolab.catalog.models import TrainingDatasetRow, utcnow
 from eolab.datasets import tags as tag_store
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import schema as fschema
-from eolab.featurestore import splits as splitting
 from eolab.featurestore import td_formats, td_schema, td_write
 from eolab.featurestore.statistics import StatisticsView, compute_statistics
+from eolab.featurestore.td_catalog import KIND, exists_error, index, row_at, row_for_write, rows
 
 if TYPE_CHECKING:
     from eolab.featurestore.feature_store import FeatureStore
     from eolab.featurestore.tf_data import TFData
 
-KIND = "trainingdataset"
 DATAFRAME_TYPES = ("default", "pandas", "pyarrow", "spark", "numpy", "python")
 _STATISTICS = "_statistics"
 
@@ -193,10 +188,10 @@ class TrainingDataset:
         with fs._tx(write=False) as (s, project):
             if self.id is None:
                 return
-            rows = [r for r in _rows(s, project, self.name) if r[0].version == self.version]
-            if not rows:
+            found = [r for r in rows(s, project, self.name) if r[0].version == self.version]
+            if not found:
                 raise NotFound(f"{self._what} no longer exists in {project.name!r}")
-            self._load(*rows[0])
+            self._load(*found[0])
 
     def _require_saved(self) -> None:
         self._refresh()
@@ -219,71 +214,23 @@ class TrainingDataset:
         undo = None
         try:
             with fs._tx() as (s, project):
-                row = self._row_for_write(s, project)
+                row = row_for_write(self, s, project)
                 row.split_sizes, row.features = sizes, features
                 row.provenance, row.primary_key = provenance, key
                 row.updated_at = utcnow()
                 s.flush()
-                _index(s, project, row)
+                index(s, project, row)
                 undo = td_write.swap_in(staging, self._root / row.location, trash)
         except IntegrityError as exc:
             if undo is not None:
                 undo()
-            raise _exists(self.name, self.version, fs) from exc
+            raise exists_error(self.name, self.version, fs) from exc
         except BaseException:
             if undo is not None:
                 undo()
             raise
         shutil.rmtree(trash, ignore_errors=True)
         self._load(row)
-
-    def _row_for_write(self, s: Session, project: ProjectRow) -> TrainingDatasetRow:
-        fs = self.feature_store
-        if self.id is not None:
-            row = _row_at(s, project, self.name, self.version)
-            if row is None:
-                raise NotFound(f"{self._what} was deleted")
-            return row
-        version = self.version
-        if version is None:
-            latest = s.scalar(
-                select(func.max(TrainingDatasetRow.version)).where(
-                    TrainingDatasetRow.project_id == project.id,
-                    TrainingDatasetRow.name == self.name,
-                )
-            )
-            version = (latest or 0) + 1
-            from eolab.featurestore.feature_store import VersionWarning
-
-            warnings.warn(
-                f"No version provided for creating training dataset `{self.name}`, "
-                f"incremented version to `{version}`.",
-                VersionWarning,
-                stacklevel=5,
-            )
-        elif _row_at(s, project, self.name, version) is not None:
-            raise _exists(self.name, version, fs)
-        row = TrainingDatasetRow(
-            project_id=project.id,
-            name=self.name,
-            version=version,
-            description=self.description,
-            data_format=self.data_format,
-            splits=self._splits,
-            split_sizes={},
-            seed=self.seed,
-            label=self.label,
-            primary_key=self.primary_key,
-            statistics_config=self.statistics_config,
-            features=[],
-            provenance=[],
-            location=f"FeatureStore/{self.name}_{version}_td",
-            created_by=fs.project.workspace.caller.user_id,
-        )
-        s.add(row)
-        s.flush()
-        self.version, self.creator = version, fs.project.workspace.caller.name
-        return row
 
     # ---- writes -------------------------------------------------------------------------------
 
@@ -536,7 +483,7 @@ class TrainingDataset:
         trash = self._root / ".staging" / "trash" / uuid.uuid4().hex
         try:
             with fs._tx() as (s, project):
-                row = _row_at(s, project, self.name, self.version)
+                row = row_at(s, project, self.name, self.version)
                 if row is None:
                     raise NotFound(f"{self._what} no longer exists")
                 require_creator_or_owner(
@@ -646,124 +593,3 @@ def _read_folder(
         for p in td_formats.part_files(folder, data_format)
     ]
     return pa.concat_tables(parts) if parts else schema.empty_table()
-
-
-def _rows(s: Session, project: ProjectRow, name: str | None = None) -> list[Any]:
-    query = (
-        select(TrainingDatasetRow, User.name)
-        .join(User, User.id == TrainingDatasetRow.created_by)
-        .where(TrainingDatasetRow.project_id == project.id)
-        .order_by(TrainingDatasetRow.name, TrainingDatasetRow.version)
-    )
-    if name is not None:
-        query = query.where(TrainingDatasetRow.name == name)
-    return list(s.execute(query).all())
-
-
-def _row_at(s: Session, project: ProjectRow, name: str, version: int | None) -> Any:
-    return s.scalar(
-        select(TrainingDatasetRow).where(
-            TrainingDatasetRow.project_id == project.id,
-            TrainingDatasetRow.name == name,
-            TrainingDatasetRow.version == version,
-        )
-    )
-
-
-def _exists(name: str, version: int | None, fs: FeatureStore) -> Conflict:
-    return Conflict(
-        f"training dataset {name!r} version {version} already exists in "
-        f"{fs.project.name!r}; use get_training_dataset(), or create another version",
-        details={"name": name, "version": version},
-    )
-
-
-def _index(s: Session, project: ProjectRow, row: TrainingDatasetRow) -> None:
-    names = ", ".join(f["name"] for f in row.features)
-    text = f"{row.description} ({row.data_format} training dataset; features {names})".strip()
-    ref = f"{project.name}/{row.name}/{row.version}"
-    search.index(s, KIND, ref, project.id, row.name, text)
-
-
-# ---- the feature store's side -----------------------------------------------------------------
-
-
-def create(
-    fs: FeatureStore,
-    name: str,
-    version: int | None,
-    description: str,
-    data_format: str,
-    splits: Any,
-    seed: Any,
-    label: Any,
-    statistics_config: Any,
-    feature_shapes: Any,
-    primary_key: Any,
-) -> TrainingDataset:
-    """A new, unsaved training dataset, its arguments checked (see ``create_training_dataset``)."""
-    from eolab.featurestore.feature_store import _key_list, _statistics_config, _version
-    from eolab.names import check_name
-
-    check_name(name, "training dataset")
-    version = _version(version)
-    if not isinstance(description, str):
-        raise InvalidInput(f"description must be a string, got {type(description).__name__}")
-    if feature_shapes is not None and not isinstance(feature_shapes, dict):
-        raise InvalidInput(
-            f"feature_shapes must be a dict of column name to shape, got {feature_shapes!r}",
-            details={"field": "feature_shapes"},
-        )
-    td = TrainingDataset(
-        fs,
-        name,
-        version,
-        description=description,
-        data_format=td_schema.check_format(data_format),
-        splits=splitting.check_splits(splits),
-        seed=splitting.check_seed(seed),
-        label=_key_list(label, "label"),
-        statistics_config=_statistics_config(statistics_config),
-        feature_shapes=feature_shapes,
-        primary_key=_key_list(primary_key, "primary_key"),
-    )
-    if version is not None:
-        with fs._tx(write=False) as (s, project):
-            if _row_at(s, project, name, version) is not None:
-                raise _exists(name, version, fs)
-    return td
-
-
-def get(fs: FeatureStore, name: str, version: int | None = None) -> TrainingDataset:
-    """Version ``version`` of training dataset ``name``; the latest when None."""
-    from eolab.featurestore.feature_store import _version
-
-    version = _version(version)
-    with fs._tx(write=False) as (s, project):
-        rows = _rows(s, project, name)
-        if version is not None:
-            rows = [r for r in rows if r[0].version == version]
-        if not rows:
-            at = f" version {version}" if version is not None else ""
-            raise NotFound(
-                f"no training dataset {name!r}{at} in project {fs.project.name!r}",
-                details={"name": name, "version": version},
-            )
-        return TrainingDataset._from_row(fs, *rows[-1])
-
-
-def get_all(fs: FeatureStore, name: str | None = None) -> list[TrainingDataset]:
-    """Every version of training dataset ``name`` (of every training dataset when None)."""
-    with fs._tx(write=False) as (s, project):
-        return [TrainingDataset._from_row(fs, *r) for r in _rows(s, project, name)]
-
-
-def referencing(fs: FeatureStore, name: str, version: int) -> list[str]:
-    """The training datasets (``"name vN"``) whose provenance names feature group
-    ``name`` version ``version``."""
-    with fs._tx(write=False) as (s, project):
-        return [
-            f"{row.name} v{row.version}"
-            for row, _creator in _rows(s, project)
-            if any(p.get("name") == name and p.get("version") == version for p in row.provenance)
-        ]

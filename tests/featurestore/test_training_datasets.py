@@ -432,7 +432,7 @@ def test_a_failed_write_leaves_the_previous_version_intact(fs, project, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(td_module, "_index", broken)  # fails after the files were swapped in
+    monkeypatch.setattr(td_module, "index", broken)  # fails after the files were swapped in
     with pytest.raises(RuntimeError, match="disk full"):
         td.insert(pd.DataFrame({"id": [3], "x": [3.0]}))
     monkeypatch.setattr(td_module.TrainingDataset, "_write_statistics", broken)  # before the swap
