@@ -25,7 +25,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "everything": (),
     "projects": ("project",),
     "datasets": ("dataset", "file"),
-    "featurestore": ("featuregroup", "feature", "trainingdataset"),
+    "featurestore": ("featuregroup", "feature", "trainingdataset", "expectation"),
 }
 FIELDS = ("name", "description", "tags")
 MAX_LIMIT = 500

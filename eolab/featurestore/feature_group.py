@@ -227,9 +227,8 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
         if storage == "online" and not self.online_enabled:
             raise InvalidInput(f"{self._what} is not online_enabled; it has no online storage")
         self._refresh()
-        if storage == "online":  # the online store alone (e.g. a fresh value to serve now)
-            self._write_online(features, "overwrite" if overwrite else operation)
-            return WriteResult(0, 0, 0, None, None)
+        if storage == "online":
+            self._require_saved()  # the schema to check against comes from the offline table
         return self._write(
             features, operation, bool(overwrite), storage, write_options, allow_new_nullable_columns
         )
@@ -256,6 +255,9 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
         frame = fschema.conform(frame, target)
         frame = fschema.check_keys(frame, self.primary_key, self.event_time, self._what)
         self._validate_insert(frame)  # may reject the insert: nothing is written yet
+        if storage == "online":  # the online store alone (e.g. a fresh value to serve now)
+            self._write_online(frame, "overwrite" if overwrite else operation)
+            return WriteResult(0, 0, 0, None, None)
         if first:
             self._load(self.feature_store._register(self, self._feature_dicts(target)))
             store = self._store()

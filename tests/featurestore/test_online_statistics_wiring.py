@@ -51,6 +51,36 @@ def test_deleting_a_fetched_group_drops_its_online_table(fs, chips):
         fs.get_feature_group("iceberg", 1)
 
 
+def test_online_only_inserts_are_checked_and_validated_like_any_insert(fs, chips):
+    from eolab.errors import ValidationFailed
+    from eolab.validation import Rule
+
+    label = fs.create_expectation(
+        "label_0_1", features=["is_iceberg"], rules=[Rule("HAS_MAX", max=1)]
+    ).save()
+    fg = fs.create_feature_group(
+        "iceberg",
+        version=1,
+        primary_key=["id"],
+        online_enabled=True,
+        expectations=[label],
+        validation_type="STRICT",
+    )
+    with pytest.raises(NotFound, match="not saved yet"):
+        fg.insert(chips(1), storage="online")  # no offline table yet: no schema to check against
+    fg.save(chips(2))
+    fresh = chips(1, start=1, shift=3.0)
+    assert fg.insert(fresh, storage="online").commit_id is None
+    assert fg.get_feature_vector({"id": 1})["inc_angle"] == pytest.approx(fresh["inc_angle"][0])
+    assert fg.read()["inc_angle"].max() < fresh["inc_angle"][0]  # offline untouched
+    with pytest.raises(ValidationFailed, match="is_iceberg max is 5"):
+        fg.insert(fresh.assign(is_iceberg=5), storage="online")
+    with pytest.raises(ValidationFailed, match="'inc_angle' has type string"):
+        fg.insert(fresh.assign(inc_angle="high"), storage="online")
+    assert fg.get_feature_vector({"id": 1})["is_iceberg"] == fresh["is_iceberg"][0]
+    assert len(fg.commit_details()) == 1
+
+
 def test_a_failed_online_write_is_reported_and_the_offline_commit_stands(fs, chips, monkeypatch):
     fg = fs.create_feature_group("iceberg", version=1, primary_key=["id"], online_enabled=True)
     fg.save(chips(2))

@@ -34,6 +34,8 @@ def test_save_get_update_and_search(fs, label_rules):
     hits = fs.project.workspace.search("labels", project="ExtremeEarth")
     assert [(h.kind, h.name) for h in hits.hits] == [("expectation", "iceberg_label")]
     assert "IS_CONTAINED_IN" in hits.hits[0].description
+    in_scope = fs.project.workspace.search("labels", scope="featurestore", project="ExtremeEarth")
+    assert [h.name for h in in_scope.hits] == ["iceberg_label"]
 
 
 def test_bad_expectations_are_refused_at_save_and_nothing_is_stored(fs):
