@@ -7,6 +7,11 @@ files into pandas (goal <= 1.3x); ``as_of`` an older version vs latest (<= 1.5x)
 a query with a join and a filter vs the same SQL written by hand for DuckDB over the same
 pyarrow datasets (<= 1.3x). Reads are timed interleaved with their baseline (best of several
 rounds), so that load from other processes hits both sides alike.
+Training datasets (SAR-chip rows: three 75×75 float32 bands, angle, label), as throughput in
+rows/s (ratio = ours / raw, higher is better): ``td.save`` in TFRecord vs a raw
+``tf.io.TFRecordWriter`` loop writing ``tf.train.Example``s of the same rows (goal >= 0.8x), and
+``tf_record_dataset(process=True)`` vs a raw ``TFRecordDataset`` + ``parse_example`` pipeline
+stacking the same (75, 75, 3) batches (goal >= 0.9x).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -85,6 +91,105 @@ def query_row(fs, left, n: int) -> None:
         ours_s,
         raw_s,
         "s",
+    )
+
+
+TD_ROWS = 200 if QUICK else 2_000
+TD_BANDS = ("band_1", "band_2", "band_avg")
+
+
+def chip_rows(n: int) -> pa.Table:
+    rng = np.random.default_rng(4)
+    bands = {b: rng.normal(-20, 5, (n, 75 * 75)).astype(np.float32) for b in TD_BANDS}
+    columns = {"id": pa.array(np.arange(n, dtype=np.int64))}
+    for name, values in bands.items():
+        columns[name] = pa.FixedSizeListArray.from_arrays(values.reshape(-1), 75 * 75).cast(
+            pa.list_(pa.float32())
+        )
+    columns["inc_angle"] = pa.array(rng.normal(38, 4, n))
+    columns["is_iceberg"] = pa.array(np.arange(n, dtype=np.int64) % 2)
+    return pa.table(columns)
+
+
+def training_dataset_rows(fs, tmp_path: Path) -> None:
+    """TFRecord training dataset write and tf.data read, each against the raw TensorFlow loop."""
+    import tensorflow as tf
+
+    table, n = chip_rows(TD_ROWS), TD_ROWS
+    arrays = {c: np.stack(table.column(c).to_numpy(zero_copy_only=False)) for c in TD_BANDS}
+    scalars = {c: table.column(c).to_numpy() for c in ("id", "inc_angle", "is_iceberg")}
+
+    def raw_write() -> None:
+        with tf.io.TFRecordWriter(str(tmp_path / "raw.tfrecord")) as writer:
+            for i in range(n):
+                feature = {
+                    c: tf.train.Feature(float_list=tf.train.FloatList(value=arrays[c][i]))
+                    for c in TD_BANDS
+                }
+                for c in ("id", "is_iceberg"):
+                    feature[c] = tf.train.Feature(
+                        int64_list=tf.train.Int64List(value=[scalars[c][i]])
+                    )
+                angle = [scalars["inc_angle"][i]]
+                feature["inc_angle"] = tf.train.Feature(float_list=tf.train.FloatList(value=angle))
+                example = tf.train.Example(features=tf.train.Features(feature=feature))
+                writer.write(example.SerializeToString())
+
+    versions = iter(range(1, 100))
+    shapes = {b: [75, 75] for b in TD_BANDS}
+
+    def save() -> None:
+        fs.create_training_dataset(
+            "bench_td",
+            version=next(versions),
+            splits={"train": 0.8, "test": 0.2},
+            seed=42,
+            label=["is_iceberg"],
+            statistics_config={"enabled": False},
+            feature_shapes=shapes,
+        ).save(table)
+
+    save_s, raw_s = interleaved(save, raw_write)
+    row(
+        "featurestore",
+        f"training dataset save, TFRecord, {n} chips vs raw TFRecordWriter loop "
+        "(rows/s, goal >= 0.8)",
+        n / save_s,
+        n / raw_s,
+        "rows/s",
+    )
+    td = fs.get_training_dataset("bench_td", 1)
+    files = [str(p) for p in td._files("train")]
+    spec = {b: tf.io.FixedLenFeature([75, 75], tf.float32) for b in TD_BANDS}
+    spec["is_iceberg"] = tf.io.FixedLenFeature([], tf.int64)
+
+    def raw_parse(batch):
+        parsed = tf.io.parse_example(batch, spec)
+        x = tf.stack([parsed[b] for b in TD_BANDS], axis=-1)
+        return x, tf.cast(parsed["is_iceberg"], tf.float32)
+
+    def raw_read() -> int:
+        dataset = tf.data.TFRecordDataset(files).batch(32).map(raw_parse, tf.data.AUTOTUNE)
+        return sum(int(x.shape[0]) for x, _ in dataset.prefetch(tf.data.AUTOTUNE))
+
+    reader = td.tf_data(
+        "is_iceberg", split="train", feature_names=list(TD_BANDS), is_training=False
+    )
+
+    def ours_read() -> int:
+        dataset = reader.tf_record_dataset(batch_size=32, num_epochs=1, process=True)
+        return sum(int(x.shape[0]) for x, _ in dataset)
+
+    size = td.split_sizes["train"]
+    assert ours_read() == raw_read() == size
+    read_s, raw_read_s = interleaved(ours_read, raw_read)
+    row(
+        "featurestore",
+        f"tf_record_dataset(process=True) read, {size} chips to (32, 75, 75, 3) batches vs raw "
+        "TFRecordDataset + parse_example (rows/s, goal >= 0.9)",
+        size / read_s,
+        size / raw_read_s,
+        "rows/s",
     )
 
 
@@ -164,6 +269,7 @@ def main() -> None:
             "s",
         )
         query_row(fs, offline, OFFLINE_ROWS)
+        training_dataset_rows(fs, tmp_path)
 
 
 if __name__ == "__main__":

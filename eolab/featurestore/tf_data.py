@@ -239,16 +239,21 @@ class TFData:
         return spec
 
     def _records(self, tf: Any) -> Any:
+        """The split's serialised records: files in order (one reader per file, up to
+        ``cycle_length`` at once), or when training, files shuffled and interleaved."""
         if not self.input_files:
             return tf.data.Dataset.from_tensor_slices(tf.constant([], dtype=tf.string))
+        parallel = min(self.cycle_length, len(self.input_files))
+        if not self.is_training:
+            return tf.data.TFRecordDataset(
+                self.input_files, num_parallel_reads=parallel if parallel > 1 else None
+            )
         files = tf.data.Dataset.from_tensor_slices(self.input_files)
-        if self.is_training:
-            files = files.shuffle(len(self.input_files))
-        return files.interleave(
+        return files.shuffle(len(self.input_files)).interleave(
             tf.data.TFRecordDataset,
-            cycle_length=self.cycle_length,
+            cycle_length=parallel,
             num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=self.deterministic or not self.is_training,
+            deterministic=self.deterministic,
         )
 
     def _pipeline(self, tf: Any, dataset: Any, batch_size: int, num_epochs: int) -> Any:
