@@ -469,3 +469,13 @@ def test_a_split_whose_column_is_all_null_reads_back(fs, data_format):
     )
     td.save(data)
     assert td.read(dataframe_type="pyarrow").column("x").null_count == 3
+
+
+def test_an_empty_query_is_refused_and_nothing_written(fs, project, chips):
+    fg = fs.create_feature_group("few", version=1, primary_key=["id"], statistics_config=OFF)
+    fg.save(chips(3))
+    td = fs.create_training_dataset("from_nothing", version=1, statistics_config=OFF)
+    with pytest.raises(InvalidInput, match="has no rows"):
+        td.save(fg.select_all().filter(fg["id"] > 1000))
+    nothing_written(fs, project)
+    fg.delete()  # no training dataset references it
