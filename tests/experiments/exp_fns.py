@@ -169,3 +169,12 @@ def mirrored_fit() -> dict:
         "tf_keras": int(type(model).__module__.startswith("tf_keras")),
         "exported": int(exported is not None),
     }
+
+
+def reads_training_dataset(name: str) -> dict:
+    """Reads a real training dataset through the project and logs the object itself."""
+    import eolab
+
+    td = eolab.connect().get_feature_store().get_training_dataset(name, 1)
+    experiment.log_training_dataset(td)
+    return {"rows": td.row_count}

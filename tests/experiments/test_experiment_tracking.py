@@ -100,6 +100,31 @@ def test_rerun_refuses_a_run_whose_training_dataset_version_is_gone(current):
     assert len(experiment.list_runs()) == 1
 
 
+def test_a_training_dataset_object_records_its_provenance_and_reruns_need_it(current):
+    import pandas as pd
+
+    fs = current.get_feature_store()
+    fg = fs.create_feature_group("chips", version=1, primary_key=["id"], statistics_config=False)
+    fg.save(pd.DataFrame({"id": [1, 2, 3, 4], "x": [0.1, 0.2, 0.3, 0.4], "label": [0, 1, 0, 1]}))
+    td = fs.create_training_dataset(
+        "chips_td", version=1, data_format="parquet", statistics_config=False
+    )
+    td.save(fg.select_all())
+    _, trials = experiment.launch(
+        exp_fns.reads_training_dataset, {"name": ["chips_td"]}, progress=False
+    )
+    assert trials[0]["metrics"] == {"rows": 4}
+    run = experiment.list_runs()[0]
+    assert run.training_datasets == [
+        {"name": "chips_td", "version": 1, "commit_ids": td.provenance}
+    ]
+    assert td.provenance and td.provenance[0]["name"] == "chips"
+    td.delete()
+    with pytest.raises(NotFound, match="'chips_td' version 1, which no longer exists"):
+        experiment.rerun(run.run_id)
+    assert len(experiment.list_runs()) == 1
+
+
 def test_rerun_of_unknown_or_running_runs_is_refused(current):
     with pytest.raises(NotFound, match="no experiment run 'run_nope'"):
         experiment.rerun("run_nope")
