@@ -4,8 +4,8 @@ Writing a training dataset serialises whole Arrow batches at once: every column 
 row, the bytes of one ``Features.feature`` map entry, assembled from vectorised varints and
 the columns' raw little-endian buffers, and the rows' entries are interleaved with one gather.
 That avoids building a protobuf object per value (a raw ``tf.train.Example`` loop spends most of
-its time there). Only the TFRecord framing (length + masked CRC32C) needs TensorFlow's
-``TFRecordWriter``; it is imported when the first file is opened.
+its time there). The TFRecord framing (length + masked CRC32C, with google-crc32c's C
+implementation) is written here too, so writing never imports TensorFlow (Spark tasks included).
 
 Reading (``td.read()``, ``td.numpy_batches()``) parses the TFRecord framing and the Example wire
 format here, so that PyTorch users and the catalog never need TensorFlow. CRCs are not checked
@@ -23,6 +23,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
+import google_crc32c
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -206,11 +207,29 @@ def serialize_examples(table: pa.Table, features: list[dict[str, Any]]) -> list[
 # ---- TFRecord files ---------------------------------------------------------------------------
 
 
-def tfrecord_writer(path: str) -> Any:
-    """TensorFlow's TFRecord writer (the framing needs its CRC32C); imported on first use."""
-    import tensorflow as tf
+def _masked_crc(data: bytes) -> bytes:
+    """TFRecord's checksum: CRC32C, rotated right by 15 bits plus a constant (little-endian)."""
+    crc = google_crc32c.value(data)
+    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
 
-    return tf.io.TFRecordWriter(path)
+
+class TFRecordFileWriter:
+    """An uncompressed TFRecord file, written as TensorFlow's ``TFRecordWriter`` writes it."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+
+    def write(self, record: bytes) -> None:
+        length = struct.pack("<Q", len(record))
+        self._file.write(length + _masked_crc(length) + record + _masked_crc(record))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def tfrecord_writer(path: str) -> TFRecordFileWriter:
+    """A writer of TFRecord framing for ``path`` (no TensorFlow needed)."""
+    return TFRecordFileWriter(path)
 
 
 def read_records(path: str) -> Iterator[bytes]:

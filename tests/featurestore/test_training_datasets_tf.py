@@ -186,6 +186,9 @@ def test_numpy_batches_need_no_tensorflow_for_any_format(fs, iceberg_td):
             "train_tfrecords_iceberg")
         batch = next(iter(td.numpy_batches("test", batch_size=2)))
         print(batch["band_avg"].shape, td.read("test").shape[0])
+        fs = ws.get_project("ExtremeEarth").get_feature_store()
+        copy = fs.create_training_dataset("written_without_tf", version=1, data_format="tfrecords")
+        print(copy.save(td.read("test")).row_count)
         """
     )
     result = subprocess.run(
@@ -196,7 +199,25 @@ def test_numpy_batches_need_no_tensorflow_for_any_format(fs, iceberg_td):
         timeout=90,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["(2,", "75,", "75)", str(td.split_sizes["test"])]
+    test_rows = str(td.split_sizes["test"])
+    assert result.stdout.split() == ["(2,", "75,", "75)", test_rows, test_rows]
+
+
+def test_tfrecord_framing_is_byte_identical_to_tensorflows_writer(tmp_path):
+    import tensorflow as tf
+
+    from eolab.featurestore.tfrecord import tfrecord_writer
+
+    records = [b"", b"x", bytes(range(256)) * 40]
+    ours = tfrecord_writer(str(tmp_path / "ours.tfrecord"))
+    with tf.io.TFRecordWriter(str(tmp_path / "tf.tfrecord")) as theirs:
+        for record in records:
+            ours.write(record)
+            theirs.write(record)
+    ours.close()
+    assert (tmp_path / "ours.tfrecord").read_bytes() == (tmp_path / "tf.tfrecord").read_bytes()
+    read = [r.numpy() for r in tf.data.TFRecordDataset(str(tmp_path / "ours.tfrecord"))]
+    assert read == records
 
 
 def test_bad_input_is_refused_with_the_reason(fs, iceberg_td):
