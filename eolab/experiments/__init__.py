@@ -18,13 +18,14 @@ from typing import Any
 
 from eolab.experiments import launch as _launch
 from eolab.experiments import mirrored as _mirrored
+from eolab.experiments import rerun as _rerun
 from eolab.experiments import run as _run
 from eolab.experiments import search as _search
 from eolab.experiments.cluster import is_chief
 from eolab.experiments.context import NotTracked, current, log_metric, log_training_dataset
 from eolab.experiments.errors import RunStopped, TrialFailed
 from eolab.experiments.keras import KerasCallback
-from eolab.experiments.launch import RerunReport
+from eolab.experiments.rerun import RerunReport
 from eolab.experiments.run import Run, Trial
 from eolab.experiments.states import (
     EARLY_STOPPED,
@@ -131,7 +132,7 @@ def stop(run_id: str, wait: float = 15.0) -> str:
 def rerun(run_id: str, progress: bool = True) -> RerunReport:
     """Run a past run again with the same code, params, seeds and dataset versions; the report
     compares the metrics trial by trial."""
-    return _launch.rerun(_project(), run_id, progress)
+    return _rerun.rerun(_project(), run_id, progress)
 
 
 def get_run(run_id: str) -> Run:

@@ -5,8 +5,8 @@ experiment.launch(train_fn, {"lr": [0.1, 0.01], "bs": [32, 64]})  # zipped: lr=0
 
 Each trial is a process (python engine) or a Spark task (spark engine) that calls
 ``train_fn(**params)``; one failing trial does not stop the others. ``stop(run_id)`` (or a
-KeyboardInterrupt in the caller) kills the run's trials and marks it KILLED. ``rerun(run_id)``
-runs the same code with the same params and seeds again and reports how the metrics moved.
+KeyboardInterrupt in the caller) kills the run's trials and marks it KILLED (reruns:
+:mod:`eolab.experiments.rerun`).
 
 On the python engine trials are forkserver children: a *script* that launches experiments needs
 the usual ``if __name__ == "__main__":`` guard (notebooks need nothing).
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import pickle
 import socket
 import time
 from dataclasses import dataclass
@@ -25,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from eolab.access import require_creator_or_owner
-from eolab.catalog.models import ExperimentRow, TrialRow, utcnow
-from eolab.errors import Conflict, InvalidInput, NotFound
-from eolab.experiments import environment
+from eolab.catalog.models import TrialRow, utcnow
+from eolab.errors import Conflict, InvalidInput
 from eolab.experiments.errors import RunStopped, TrialFailed
 from eolab.experiments.executors import (
     ProcessExecutor,
@@ -421,172 +419,3 @@ def stop(project: Project, run_id: str, wait: float = 15.0) -> str:
 def _state(project: Project, run_id: str) -> str:
     with project_tx(project, SCOPE, write=False) as (s, prow):
         return find_run(s, prow, run_id).state
-
-
-# ---- rerun ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RerunReport:
-    """A rerun next to its original: per trial the metrics of both and their difference."""
-
-    run_id: str
-    original_run_id: str
-    run_dir: str
-    state: str
-    trials: list[dict[str, Any]]
-    code_changed: bool
-    environment_changes: dict[str, tuple[Any, Any]]
-
-    @property
-    def max_abs_difference(self) -> float:
-        """The largest |new - old| over every trial's common numeric metrics (0 when none)."""
-        return max(
-            (abs(d) for t in self.trials for d in t["difference"].values() if d is not None),
-            default=0.0,
-        )
-
-    def _table(self) -> Any:
-        from eolab.widgets import Table
-
-        rows = [
-            (
-                t["trial_id"],
-                t["params"],
-                t["state"],
-                t["original_metrics"],
-                t["metrics"],
-                t["difference"],
-            )
-            for t in self.trials
-        ]
-        return Table(
-            ("trial", "params", "state", "original", "rerun", "difference"),
-            rows,
-            title=f"rerun {self.run_id} of {self.original_run_id}",
-        )
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
-
-    def __repr__(self) -> str:
-        return self._table().to_text()
-
-
-def _difference(new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, float | None]:
-    new, old = new or {}, old or {}
-    out: dict[str, float | None] = {}
-    for key in sorted(set(new) & set(old)):
-        a, b = new[key], old[key]
-        if isinstance(a, int | float) and isinstance(b, int | float):
-            out[key] = a - b
-    return out
-
-
-def check_datasets(project: Project, refs: list[dict[str, Any]], run_id: str) -> None:
-    """Every training dataset version a run read still exists (when the store can tell)."""
-    if not refs:
-        return
-    store = project.get_feature_store()
-    getter = getattr(store, "get_training_dataset", None)
-    if getter is None:
-        return
-    for ref in refs:
-        try:
-            getter(ref["name"], ref["version"])
-        except NotFound:
-            raise NotFound(
-                f"run {run_id} read training dataset {ref['name']!r} version {ref['version']}, "
-                "which no longer exists; a rerun would not see the same data",
-                details={"run_id": run_id, "training_dataset": ref},
-            ) from None
-
-
-def rerun(project: Project, run_id: str, progress: bool = True) -> RerunReport:
-    """Run a past run again: same code, params, seeds (and dataset versions, checked first)."""
-    with project_tx(project, SCOPE, write=False) as (s, prow):
-        row = find_run(s, prow, run_id)
-        if row.state == RUNNING:
-            raise Conflict(f"run {run_id} is still RUNNING; rerun it once it has ended")
-        original: ExperimentRow = row
-        trials = list(
-            s.scalars(
-                select(TrialRow).where(TrialRow.experiment_id == row.id).order_by(TrialRow.trial_id)
-            )
-        )
-    if not trials:
-        raise Conflict(f"run {run_id} recorded no trials to run again")
-    check_datasets(project, original.training_datasets, run_id)
-    code_path = project.root / original.location / environment.CODE_DIR / environment.FUNCTION_FILE
-    try:
-        payload = code_path.read_bytes()
-        train_fn = pickle.loads(payload)
-    except Exception as exc:  # noqa: BLE001 - whatever stops the code from loading
-        raise InvalidInput(
-            f"the code of run {run_id} cannot be loaded again ({code_path}): "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    source = environment.function_source(train_fn)
-    import hashlib
-
-    digest = hashlib.sha256(source.encode()).hexdigest() if source else None
-    if original.kind == "mirrored":
-        from eolab.experiments.mirrored import execute_mirrored
-
-        record = execute_mirrored(
-            project,
-            train_fn,
-            name=original.name,
-            description=original.description,
-            metric_key=original.metric_key,
-            num_workers=int(original.params["num_workers"]),
-            evaluator=bool(original.params.get("evaluator")),
-            seed=original.seed,
-            payload=payload,
-            rerun_of=run_id,
-            progress=progress,
-        )
-    else:
-        record = execute(
-            project,
-            train_fn,
-            [TrialPlan(t.trial_id, t.params, t.seed) for t in trials],
-            name=original.name,
-            description=original.description,
-            kind="rerun",
-            params=original.params,
-            metric_key=original.metric_key,
-            direction=original.direction,
-            seed=original.seed,
-            payload=payload,
-            rerun_of=run_id,
-            progress=progress,
-        )
-    before = {t.trial_id: t.metrics for t in trials}
-    compared = [
-        {
-            **entry,
-            "metrics": {
-                k: v for k, v in (entry.get("metrics") or {}).items() if not isinstance(v, str)
-            },
-            "original_metrics": before.get(entry["trial_id"]),
-            "difference": _difference(entry.get("metrics"), before.get(entry["trial_id"])),
-        }
-        for entry in record.trials
-    ]
-    with project_tx(project, SCOPE, write=False) as (s, prow):
-        new_env = find_run(s, prow, record.run_id).environment
-    changes = {
-        key: (original.environment.get(key), new_env.get(key))
-        for key in ("python", "tensorflow", "keras", "tf_keras", "eolab")
-        if original.environment.get(key) != new_env.get(key)
-    }
-    return RerunReport(
-        record.run_id,
-        run_id,
-        record.run_dir,
-        record.state,
-        compared,
-        code_changed=original.code.get("source_sha256") != digest,
-        environment_changes=changes,
-    )
