@@ -224,6 +224,13 @@ export interface IArrayCell {
   head: any[];
 }
 
+export interface IPreviewColumn {
+  name: string;
+  type: string;
+  /** cells are {length, head} */
+  array: boolean;
+}
+
 export interface IPreviewFeatureGroupResponse {
   name: string;
   version: number;
@@ -231,7 +238,7 @@ export interface IPreviewFeatureGroupResponse {
   as_of: string | null;
   commit_id: number | null;
   num_rows: number;
-  columns: { name: string; type: string; array: boolean }[];
+  columns: IPreviewColumn[];
   rows: Record<string, any>[];
 }
 
@@ -239,6 +246,154 @@ export interface IPreviewOptions {
   n?: number;
   asOf?: string;
   online?: boolean;
+}
+
+export interface IDescribeSplit {
+  /** '' for an unsplit training dataset */
+  name: string;
+  fraction: number | null;
+  size: number;
+}
+
+export interface IDescribeTrainingDatasetFeature {
+  name: string;
+  type: string;
+  kind: string | null;
+  dims: number[] | null;
+  shape: number[] | null;
+  nullable: boolean;
+  label: boolean;
+}
+
+export interface IDescribeProvenance {
+  name: string;
+  version: number;
+  commit_id: number | null;
+}
+
+export interface IDescribeTrainingDatasetSummary {
+  name: string;
+  versions: number[];
+  latest_version: number;
+  description: string;
+  data_format: string;
+  row_count: number;
+  created: string | null;
+}
+
+export interface IDescribeTrainingDatasetVersion {
+  name: string;
+  version: number;
+  description: string;
+  data_format: string;
+  splits: IDescribeSplit[];
+  row_count: number;
+  creator: string | null;
+  created: string | null;
+}
+
+export interface IDescribeTrainingDataset {
+  name: string;
+  version: number;
+  description: string;
+  data_format: string;
+  splits: IDescribeSplit[];
+  row_count: number;
+  features: IDescribeTrainingDatasetFeature[];
+  label: string[];
+  primary_key: string[];
+  seed: number;
+  provenance: IDescribeProvenance[];
+  statistics_config: Record<string, any>;
+  location: string | null;
+  creator: string | null;
+  created: string | null;
+  updated: string | null;
+  tags: Record<string, any>;
+}
+
+export interface IDescribeTrainingDatasetStatistics {
+  name: string;
+  version: number;
+  split: string | null;
+  row_count: number;
+  features: IDescribeFeatureStatistics[];
+  correlations: Record<string, Record<string, number | null>>;
+}
+
+export interface IPreviewTrainingDatasetResponse {
+  name: string;
+  version: number;
+  split: string | null;
+  num_rows: number;
+  columns: IPreviewColumn[];
+  rows: Record<string, any>[];
+}
+
+export type ValidationType = 'NONE' | 'STRICT' | 'WARNING' | 'ALL';
+export type ValidationStatus = 'SUCCESS' | 'WARNING' | 'FAILURE';
+
+/** A Deequ rule as Hopsworks writes it; `min`/`max` bound the measured value. */
+export interface IValidationRule {
+  name: string;
+  level: string;
+  min: number | null;
+  max: number | null;
+  value: number | null;
+  pattern: string | null;
+  acceptedType: string | null;
+  legalValues: any[] | null;
+}
+
+export interface IDescribeExpectation {
+  name: string;
+  description: string;
+  features: string[];
+  rules: IValidationRule[];
+  creator: string | null;
+  created: string | null;
+}
+
+export interface IFeatureGroupExpectations {
+  name: string;
+  version: number;
+  validation_type: ValidationType;
+  expectations: IDescribeExpectation[];
+}
+
+export interface IDescribeRuleResult {
+  features: string[];
+  message: string;
+  rule: IValidationRule;
+  status: ValidationStatus;
+  value: number | null;
+}
+
+export interface IDescribeExpectationResult {
+  expectation: IDescribeExpectation;
+  results: IDescribeRuleResult[];
+  status: ValidationStatus;
+}
+
+export interface IValidationCounts {
+  success: number;
+  warning: number;
+  failure: number;
+}
+
+/** A validation report, shaped like Hopsworks' FeatureGroupValidation (camelCase). */
+export interface IDescribeValidation {
+  validationId: number | null;
+  validationTime: string;
+  commitTime: string | null;
+  commitId: number | null;
+  featureGroup: { name: string; version: number | null };
+  validationType: ValidationType | null;
+  ingested: boolean | null;
+  rowCount: number;
+  status: ValidationStatus;
+  summary: IValidationCounts;
+  expectationResults: IDescribeExpectationResult[];
 }
 
 /** A failed call: the server's error envelope, or a description of what went wrong. */
@@ -435,12 +590,59 @@ export const api = {
       query: { n: options.n, as_of: options.asOf, online: options.online || undefined }
     }),
   featureGroupTags: (project: string, name: string, version: number) =>
-    requestAPI<ITagsResponse>(featureGroupPath(project, name, version, 'tags')).then(r => r.tags)
+    requestAPI<ITagsResponse>(featureGroupPath(project, name, version, 'tags')).then(r => r.tags),
+  setFeatureGroupTag: (project: string, name: string, version: number, schema: string, value: any) =>
+    requestAPI<ITagsResponse>(featureGroupPath(project, name, version, 'tags'), {
+      method: 'PUT',
+      body: { schema, value }
+    }).then(r => r.tags),
+  deleteFeatureGroupTag: (project: string, name: string, version: number, schema: string) =>
+    requestAPI<void>(featureGroupPath(project, name, version, 'tags'), { method: 'DELETE', query: { schema } }),
+  featureGroupExpectations: (project: string, name: string, version: number) =>
+    requestAPI<IFeatureGroupExpectations>(featureGroupPath(project, name, version, 'expectations')),
+  featureGroupValidations: (project: string, name: string, version: number, limit?: number) =>
+    requestAPI<{ validations: IDescribeValidation[] }>(featureGroupPath(project, name, version, 'validations'), {
+      query: { limit }
+    }).then(r => r.validations),
+  listTrainingDatasets: (project: string) =>
+    requestAPI<{ training_datasets: IDescribeTrainingDatasetSummary[] }>(
+      apiPath('projects', project, 'featurestore', 'trainingdatasets')
+    ).then(r => r.training_datasets),
+  trainingDatasetVersions: (project: string, name: string) =>
+    requestAPI<{ name: string; versions: IDescribeTrainingDatasetVersion[] }>(
+      apiPath('projects', project, 'featurestore', 'trainingdatasets', name)
+    ).then(r => r.versions),
+  describeTrainingDataset: (project: string, name: string, version: number) =>
+    requestAPI<IDescribeTrainingDataset>(trainingDatasetPath(project, name, version)),
+  deleteTrainingDataset: (project: string, name: string, version: number) =>
+    requestAPI<void>(trainingDatasetPath(project, name, version), { method: 'DELETE' }),
+  trainingDatasetStatistics: (project: string, name: string, version: number, split?: string) =>
+    requestAPI<IDescribeTrainingDatasetStatistics>(trainingDatasetPath(project, name, version, 'statistics'), {
+      query: { split: split || undefined }
+    }),
+  previewTrainingDataset: (project: string, name: string, version: number, split?: string, n?: number) =>
+    requestAPI<IPreviewTrainingDatasetResponse>(trainingDatasetPath(project, name, version, 'preview'), {
+      query: { split: split || undefined, n }
+    }),
+  trainingDatasetTags: (project: string, name: string, version: number) =>
+    requestAPI<ITagsResponse>(trainingDatasetPath(project, name, version, 'tags')).then(r => r.tags),
+  setTrainingDatasetTag: (project: string, name: string, version: number, schema: string, value: any) =>
+    requestAPI<ITagsResponse>(trainingDatasetPath(project, name, version, 'tags'), {
+      method: 'PUT',
+      body: { schema, value }
+    }).then(r => r.tags),
+  deleteTrainingDatasetTag: (project: string, name: string, version: number, schema: string) =>
+    requestAPI<void>(trainingDatasetPath(project, name, version, 'tags'), { method: 'DELETE', query: { schema } })
 };
 
 /** The REST path of one feature group version (and of a resource below it). */
 export function featureGroupPath(project: string, name: string, version: number, sub = ''): string {
   return apiPath('projects', project, 'featurestore', 'featuregroups', name, 'versions', String(version), sub);
+}
+
+/** The REST path of one training dataset version (and of a resource below it). */
+export function trainingDatasetPath(project: string, name: string, version: number, sub = ''): string {
+  return apiPath('projects', project, 'featurestore', 'trainingdatasets', name, 'versions', String(version), sub);
 }
 
 export const CHUNK_SIZE = 1024 * 1024;

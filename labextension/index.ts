@@ -41,6 +41,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return sidebar.showPanel('featurestore', args as Record<string, any>);
       }
     });
+    app.commands.addCommand('eolab:open-trainingdataset', {
+      label: 'Open a training dataset in the eolab Feature Store',
+      execute: args => {
+        app.shell.activateById(sidebar.id);
+        return sidebar.showPanel('featurestore', { ...(args as Record<string, any>), kind: 'trainingdataset' });
+      }
+    });
     palette?.addItem({ command: 'eolab:open-sidebar', category: 'eolab' });
   }
 };

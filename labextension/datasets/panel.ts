@@ -11,7 +11,7 @@ import { api, errorMessage, IDescribeFile, IPreviewResponse, uploadFile } from '
 import { clear, formatSize, h, StatusLine } from '../dom';
 import { IEolabPanel, IPanelContext } from '../sidebar/panels';
 import { eolabIcon } from '../icons';
-import { TagEditor } from '../tags/tagform';
+import { datasetTags, TagEditor } from '../tags/tagform';
 
 function icon(which: LabIcon, cls: string): HTMLElement {
   return which.element({ tag: 'span', className: cls, height: '16px', width: '16px' });
@@ -221,7 +221,7 @@ export class DatasetsPanel extends Widget implements IEolabPanel {
       return;
     }
     const pane = h('div', { class: 'eolab-preview' }, h('h4', {}, 'Preview'));
-    const tags = new TagEditor(this.project, target);
+    const tags = new TagEditor(datasetTags(this.project, target));
     if (this.selected) {
       this.details.appendChild(pane);
     }

@@ -1,8 +1,8 @@
 /**
  * One feature group version: version picker, online/offline badges, facts, schema with key
  * badges, the commits timeline, statistics of the chosen commit, a data preview as of that
- * commit, and tags. Choosing a commit (on the timeline or in the preview's picker) moves the
- * statistics and the preview to it.
+ * commit, expectations and validations, and tags (editable). Choosing a commit (on the
+ * timeline or in the preview's picker) moves the statistics and the preview to it.
  */
 import {
   api,
@@ -14,9 +14,11 @@ import {
 import { clear, h } from '../dom';
 import { commitSummary, commitTimeline } from './charts';
 import { formatNumber, utcText } from './format';
+import { featureGroupTags, TagEditor } from '../tags/tagform';
 import { badge } from './list';
 import { PreviewView } from './preview';
 import { StatisticsView } from './statistics';
+import { ValidationView } from './validation';
 
 const COMMITS = 50;
 
@@ -52,22 +54,17 @@ function schemaTable(fg: IDescribeFeatureGroup): HTMLTableElement {
   );
 }
 
-function tagList(tags: Record<string, any>): HTMLElement {
-  const list = h('dl', { class: 'eolab-tag-list' });
-  for (const [schema, value] of Object.entries(tags)) {
-    list.appendChild(h('dt', {}, schema));
-    list.appendChild(h('dd', { class: 'eolab-tag-value' }, JSON.stringify(value)));
-  }
-  if (!Object.keys(tags).length) {
-    list.appendChild(h('dd', { class: 'eolab-empty' }, 'No tags (add them with fg.add_tag(schema, value)).'));
-  }
-  return list;
+/** The tag editor of an object, in a section of the detail view. */
+export function tagSection(editor: TagEditor, cls: string): HTMLElement {
+  void editor.load();
+  return h('div', { class: `eolab-fs-section ${cls}` }, editor.node);
 }
 
 export class FeatureGroupDetail {
   readonly node = h('div', { class: 'eolab-fs-detail' });
   private readonly statistics = new StatisticsView();
   private readonly preview = new PreviewView(commit => this.choose(commit));
+  private readonly validation = new ValidationView();
   private project = '';
   private name = '';
   private version = 0;
@@ -85,7 +82,8 @@ export class FeatureGroupDetail {
     return this.name ? { name: this.name, version: this.version } : null;
   }
 
-  async load(project: string, name: string, version?: number): Promise<void> {
+  /** Show `name` at `version` (the latest when absent), with `commitId` chosen if given. */
+  async load(project: string, name: string, version?: number, commitId?: number): Promise<void> {
     const generation = ++this.generation;
     this.project = project;
     this.name = name;
@@ -106,6 +104,14 @@ export class FeatureGroupDetail {
       this.fg = fg;
       this.commits = commits;
       this.render(fg, versions);
+      if (commitId !== undefined && commitId !== null) {
+        const commit = commits.find(c => c.commit_id === commitId);
+        if (commit) {
+          this.choose(commit === commits[0] ? null : commit);
+        } else {
+          this.onError(`${name} version ${chosen} shows its last ${COMMITS} commits; commit ${commitId} is not among them.`);
+        }
+      }
     } catch (error) {
       if (generation === this.generation) {
         clear(this.node);
@@ -154,9 +160,13 @@ export class FeatureGroupDetail {
     this.node.appendChild(section('Schema', 'eolab-fs-schema-section', schemaTable(fg)));
     this.node.appendChild(section('Commits', 'eolab-fs-commits', this.timelineSlot, this.hoverLine));
     this.renderTimeline();
+    this.node.appendChild(this.validation.node);
     this.node.appendChild(this.statistics.node);
     this.node.appendChild(this.preview.node);
-    this.node.appendChild(section('Tags', 'eolab-fs-tags', tagList(fg.tags)));
+    this.node.appendChild(
+      tagSection(new TagEditor(featureGroupTags(this.project, fg.name, fg.version), 'No tags yet.'), 'eolab-fs-tags')
+    );
+    void this.validation.load(this.project, fg.name, fg.version);
     void this.statistics.load(this.project, fg.name, fg.version);
     void this.preview.load(this.previewTarget(fg), this.commits, null);
   }

@@ -1,9 +1,33 @@
 /** The first rows of a feature group: offline as of a commit, or from the online store. */
-import { api, errorMessage, IDescribeCommit } from '../api';
+import { api, errorMessage, IDescribeCommit, IPreviewColumn } from '../api';
 import { clear, h } from '../dom';
 import { cellText, formatNumber, utcText } from './format';
 
 const ROWS = 20;
+
+/** The rows of a preview as a scrolling table; array cells as '[length] first values, …'. */
+export function previewTable(columns: IPreviewColumn[], rows: Record<string, any>[]): HTMLElement {
+  const table = h(
+    'table',
+    { class: 'eolab-table eolab-fs-preview-table' },
+    h('thead', {}, h('tr', {}, ...columns.map(c => h('th', { title: c.type }, c.name)))),
+    h(
+      'tbody',
+      {},
+      ...rows.map(row =>
+        h(
+          'tr',
+          { class: 'eolab-fs-preview-row' },
+          ...columns.map(c => {
+            const text = cellText(row[c.name]);
+            return h('td', { class: c.array ? 'eolab-fs-array' : '', title: text, 'data-column': c.name }, text);
+          })
+        )
+      )
+    )
+  );
+  return h('div', { class: 'eolab-fs-scroll' }, table);
+}
 
 export interface IPreviewTarget {
   project: string;
@@ -93,27 +117,7 @@ export class PreviewView {
         this.body.appendChild(h('div', { class: 'eolab-empty' }, 'No rows.'));
         return;
       }
-      const columns = preview.columns;
-      const table = h(
-        'table',
-        { class: 'eolab-table eolab-fs-preview-table' },
-        h('thead', {}, h('tr', {}, ...columns.map(c => h('th', { title: c.type }, c.name)))),
-        h(
-          'tbody',
-          {},
-          ...preview.rows.map(row =>
-            h(
-              'tr',
-              { class: 'eolab-fs-preview-row' },
-              ...columns.map(c => {
-                const text = cellText(row[c.name]);
-                return h('td', { class: c.array ? 'eolab-fs-array' : '', title: text, 'data-column': c.name }, text);
-              })
-            )
-          )
-        )
-      );
-      this.body.appendChild(h('div', { class: 'eolab-fs-scroll' }, table));
+      this.body.appendChild(previewTable(preview.columns, preview.rows));
     } catch (error) {
       if (generation === this.generation) {
         clear(this.body);

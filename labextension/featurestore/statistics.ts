@@ -1,4 +1,7 @@
-/** Per-feature statistics of one commit: the numbers and the histogram of each feature. */
+/**
+ * Per-feature statistics (of a feature group commit or a training dataset split): the numbers
+ * and the histogram of each feature.
+ */
 import { api, EolabApiError, errorMessage, IDescribeFeatureStatistics } from '../api';
 import { clear, h } from '../dom';
 import { histogramChart } from './charts';
@@ -38,29 +41,41 @@ function feature(stat: IDescribeFeatureStatistics): HTMLElement {
   return card;
 }
 
+/** What one statistics view shows: a caption line and the per-feature statistics. */
+export interface IStatisticsData {
+  caption: string;
+  features: IDescribeFeatureStatistics[];
+}
+
+/** Statistics of a feature group commit (`load`) or of anything else (`show`). */
 export class StatisticsView {
   readonly node = h('section', { class: 'eolab-fs-section eolab-fs-statistics' });
   private generation = 0;
 
   async load(project: string, name: string, version: number, commitTime?: string): Promise<void> {
+    await this.show(async () => {
+      const stats = await api.featureGroupStatistics(project, name, version, commitTime);
+      return {
+        caption: `${formatNumber(stats.row_count)} rows · commit ${stats.commit_id}${stats.commit_time ? ' · ' + utcText(stats.commit_time) : ''}`,
+        features: stats.features
+      };
+    });
+  }
+
+  /** Show what `fetch` returns; a 404 (no statistics computed) is a note, not an error. */
+  async show(fetch: () => Promise<IStatisticsData>): Promise<void> {
     const generation = ++this.generation;
     clear(this.node);
     this.node.appendChild(h('h4', {}, 'Statistics'));
     const body = h('div', { class: 'eolab-fs-section-body' }, h('div', { class: 'eolab-loading' }, 'Loading statistics…'));
     this.node.appendChild(body);
     try {
-      const stats = await api.featureGroupStatistics(project, name, version, commitTime);
+      const stats = await fetch();
       if (generation !== this.generation) {
         return;
       }
       clear(body);
-      body.appendChild(
-        h(
-          'div',
-          { class: 'eolab-meta eolab-fs-stat-caption' },
-          `${formatNumber(stats.row_count)} rows · commit ${stats.commit_id}${stats.commit_time ? ' · ' + utcText(stats.commit_time) : ''}`
-        )
-      );
+      body.appendChild(h('div', { class: 'eolab-meta eolab-fs-stat-caption' }, stats.caption));
       const grid = h('div', { class: 'eolab-fs-stat-grid' });
       for (const stat of stats.features) {
         grid.appendChild(feature(stat));

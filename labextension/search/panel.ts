@@ -90,6 +90,14 @@ export class SearchPanel extends Widget implements IEolabPanel {
         this.context.showPanel('featurestore', { project: hit.project, name, version: Number(version) })
       );
     }
+    if (hit.kind === 'trainingdataset' && hit.project) {
+      // ref: project/name/version
+      const [, name, version] = hit.ref.split('/');
+      li.classList.add('eolab-clickable');
+      li.addEventListener('click', () =>
+        this.context.showPanel('featurestore', { project: hit.project, kind: 'trainingdataset', name, version: Number(version) })
+      );
+    }
     return li;
   }
 }

@@ -1,11 +1,49 @@
 /**
- * Tags of a dataset or file: the current values, and a form generated from a tag schema
- * (required fields marked) whose server-side violations (422) are shown next to each field.
+ * Tags of anything taggable (a dataset or file, a feature group, a training dataset): the
+ * current values, and a form generated from a tag schema (required fields marked) whose
+ * server-side violations (422) are shown next to each field. What is tagged is hidden behind
+ * a small `ITagClient`, so every panel uses the same editor.
  */
 import { api, EolabApiError, errorMessage, IDescribeTagSchema, IJsonSchema } from '../api';
 import { clear, h, StatusLine } from '../dom';
 
 type FieldReader = () => any;
+
+/** Read and change the tags of one object. */
+export interface ITagClient {
+  get(): Promise<Record<string, any>>;
+  set(schema: string, value: any): Promise<Record<string, any>>;
+  remove(schema: string): Promise<void>;
+}
+
+/** The tags of a dataset or file (`dataset/path/in/it`). */
+export function datasetTags(project: string, path: string): ITagClient {
+  return {
+    get: () => api.getTags(project, path),
+    set: (schema, value) => api.setTag(project, path, schema, value),
+    remove: schema => api.deleteTag(project, path, schema)
+  };
+}
+
+/** The tags of a feature group version. */
+export function featureGroupTags(project: string, name: string, version: number): ITagClient {
+  return {
+    get: () => api.featureGroupTags(project, name, version),
+    set: (schema, value) => api.setFeatureGroupTag(project, name, version, schema, value),
+    remove: schema => api.deleteFeatureGroupTag(project, name, version, schema)
+  };
+}
+
+/** The tags of a training dataset version. */
+export function trainingDatasetTags(project: string, name: string, version: number): ITagClient {
+  return {
+    get: () => api.trainingDatasetTags(project, name, version),
+    set: (schema, value) => api.setTrainingDatasetTag(project, name, version, schema, value),
+    remove: schema => api.deleteTrainingDatasetTag(project, name, version, schema)
+  };
+}
+
+let editors = 0; // makes the form's element ids unique when several editors are on the page
 
 function fieldType(schema: IJsonSchema): string {
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
@@ -19,9 +57,9 @@ function fieldType(schema: IJsonSchema): string {
 }
 
 /** One input for one schema property; returns the element and a reader of its value. */
-function inputFor(name: string, schema: IJsonSchema, value: any): [HTMLElement, FieldReader] {
+function inputFor(name: string, schema: IJsonSchema, value: any, prefix: string): [HTMLElement, FieldReader] {
   const kind = fieldType(schema);
-  const id = `eolab-tag-field-${name}`;
+  const id = `${prefix}-${name}`;
   if (kind === 'boolean') {
     const box = h('input', { type: 'checkbox', id, name, checked: value === true });
     return [box, () => box.checked];
@@ -71,10 +109,12 @@ export class TagEditor {
   readonly node = h('div', { class: 'eolab-tags' });
   private readonly status = new StatusLine();
   private schemas: IDescribeTagSchema[] = [];
+  private readonly prefix = `eolab-tag-field-${++editors}`;
 
+  /** `emptyText` is shown when there is no tag yet. */
   constructor(
-    private readonly project: string,
-    private readonly path: string
+    private readonly client: ITagClient,
+    private readonly emptyText = 'No tags.'
   ) {}
 
   async load(): Promise<void> {
@@ -82,10 +122,7 @@ export class TagEditor {
     this.node.appendChild(h('h4', {}, 'Tags'));
     this.node.appendChild(this.status.node);
     try {
-      const [tags, schemas] = await Promise.all([
-        api.getTags(this.project, this.path),
-        api.listTagSchemas()
-      ]);
+      const [tags, schemas] = await Promise.all([this.client.get(), api.listTagSchemas()]);
       this.schemas = schemas;
       this.renderTags(tags);
     } catch (error) {
@@ -104,7 +141,7 @@ export class TagEditor {
       list.appendChild(h('dd', { class: 'eolab-tag-value' }, JSON.stringify(value)));
     }
     if (!Object.keys(tags).length) {
-      list.appendChild(h('dd', { class: 'eolab-empty' }, 'No tags.'));
+      list.appendChild(h('dd', { class: 'eolab-empty' }, this.emptyText));
     }
     this.node.appendChild(list);
     if (this.schemas.length) {
@@ -133,7 +170,7 @@ export class TagEditor {
     const required = new Set(schema.schema.required || []);
     const properties = schema.schema.properties || {};
     for (const [name, prop] of Object.entries(properties)) {
-      const [input, read] = inputFor(name, prop, value ? value[name] : undefined);
+      const [input, read] = inputFor(name, prop, value ? value[name] : undefined, this.prefix);
       readers[name] = read;
       const label = h(
         'label',
@@ -178,7 +215,7 @@ export class TagEditor {
       return;
     }
     try {
-      await api.setTag(this.project, this.path, schema, value);
+      await this.client.set(schema, value);
       await this.load();
       this.status.info(`Tag ${schema} saved.`);
     } catch (error) {
@@ -202,7 +239,7 @@ export class TagEditor {
 
   private async remove(schema: string): Promise<void> {
     try {
-      await api.deleteTag(this.project, this.path, schema);
+      await this.client.remove(schema);
       await this.load();
     } catch (error) {
       this.status.error(errorMessage(error));

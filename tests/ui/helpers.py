@@ -106,7 +106,74 @@ class EolabSidebar:
         return FeatureStorePanel(self.page, self.panel("featurestore"))
 
 
-class DatasetsPanel:
+class TagEditing:
+    """The tag editor (``tags/tagform.ts``), wherever it is: ``tags`` is its root."""
+
+    tags: Locator
+
+    def wait_tags_loaded(self) -> None:
+        expect(self.tags.locator(".eolab-tag-list")).to_be_visible()
+
+    def tag_values(self) -> dict[str, Any]:
+        """The tags shown: schema name → value (as rendered JSON, parsed)."""
+        self.wait_tags_loaded()
+        pairs = self.tags.locator(".eolab-tag-list").evaluate(
+            """dl => Array.from(dl.querySelectorAll('dd.eolab-tag-value')).map(dd =>
+                   [dd.previousElementSibling.firstChild.textContent, dd.textContent])"""
+        )
+        return {schema: json.loads(value) for schema, value in pairs}
+
+    @property
+    def tag_form(self) -> Locator:
+        return self.tags.locator("form.eolab-tag-form")
+
+    def add_tag(self, schema: str) -> None:
+        """Choose ``schema`` and open the empty form for it."""
+        self.wait_tags_loaded()
+        self.tags.locator(".eolab-tag-schema").select_option(schema)
+        self.tags.locator(".eolab-tag-add").click()
+        expect(self.tag_form).to_have_attribute("data-schema", schema)
+
+    def edit_tag(self, schema: str) -> None:
+        self.tags.locator(f".eolab-tag-edit[title={attr('Edit ' + schema)}]").click()
+        expect(self.tag_form).to_have_attribute("data-schema", schema)
+
+    def tag_field(self, name: str) -> Locator:
+        return self.tag_form.locator(f".eolab-tag-field[data-field={attr(name)}]")
+
+    def fill_tag(self, values: dict[str, str]) -> None:
+        """Type into the form's fields (arrays as comma-separated text)."""
+        for name, value in values.items():
+            self.tag_field(name).locator("input").fill(value)
+
+    def save_tag(self, accepted: bool = True) -> None:
+        """Submit the form; wait until it is gone (saved) or shows the server's error."""
+        self.tag_form.locator(".eolab-tag-save").click()
+        if accepted:
+            expect(self.tag_form).to_have_count(0)
+        else:
+            expect(self.form_error).not_to_be_empty()
+
+    def field_error(self, name: str) -> Locator:
+        return self.tag_field(name).locator(".eolab-field-error")
+
+    @property
+    def form_error(self) -> Locator:
+        return self.tag_form.locator(".eolab-form-error")
+
+    @property
+    def tag_status(self) -> Locator:
+        return self.tags.locator(".eolab-status")
+
+
+class TagEditor(TagEditing):
+    """A tag editor found by its root locator."""
+
+    def __init__(self, root: Locator) -> None:
+        self.tags = root
+
+
+class DatasetsPanel(TagEditing):
     """The Datasets tab: datasets, folders, uploads, preview and the tag editor."""
 
     def __init__(self, page: Page, root: Locator) -> None:
@@ -241,60 +308,6 @@ class DatasetsPanel:
     def tags(self) -> Locator:
         """The tag editor of the open dataset or the selected file."""
         return self.details.locator(".eolab-tags")
-
-    def wait_tags_loaded(self) -> None:
-        expect(self.tags.locator(".eolab-tag-list")).to_be_visible()
-
-    def tag_values(self) -> dict[str, Any]:
-        """The tags shown: schema name → value (as rendered JSON, parsed)."""
-        self.wait_tags_loaded()
-        pairs = self.tags.locator(".eolab-tag-list").evaluate(
-            """dl => Array.from(dl.querySelectorAll('dd.eolab-tag-value')).map(dd =>
-                   [dd.previousElementSibling.firstChild.textContent, dd.textContent])"""
-        )
-        return {schema: json.loads(value) for schema, value in pairs}
-
-    @property
-    def tag_form(self) -> Locator:
-        return self.tags.locator("form.eolab-tag-form")
-
-    def add_tag(self, schema: str) -> None:
-        """Choose ``schema`` and open the empty form for it."""
-        self.wait_tags_loaded()
-        self.tags.locator(".eolab-tag-schema").select_option(schema)
-        self.tags.locator(".eolab-tag-add").click()
-        expect(self.tag_form).to_have_attribute("data-schema", schema)
-
-    def edit_tag(self, schema: str) -> None:
-        self.tags.locator(f".eolab-tag-edit[title={attr('Edit ' + schema)}]").click()
-        expect(self.tag_form).to_have_attribute("data-schema", schema)
-
-    def tag_field(self, name: str) -> Locator:
-        return self.tag_form.locator(f".eolab-tag-field[data-field={attr(name)}]")
-
-    def fill_tag(self, values: dict[str, str]) -> None:
-        """Type into the form's fields (arrays as comma-separated text)."""
-        for name, value in values.items():
-            self.tag_field(name).locator("input").fill(value)
-
-    def save_tag(self, accepted: bool = True) -> None:
-        """Submit the form; wait until it is gone (saved) or shows the server's error."""
-        self.tag_form.locator(".eolab-tag-save").click()
-        if accepted:
-            expect(self.tag_form).to_have_count(0)
-        else:
-            expect(self.form_error).not_to_be_empty()
-
-    def field_error(self, name: str) -> Locator:
-        return self.tag_field(name).locator(".eolab-field-error")
-
-    @property
-    def form_error(self) -> Locator:
-        return self.tag_form.locator(".eolab-form-error")
-
-    @property
-    def tag_status(self) -> Locator:
-        return self.tags.locator(".eolab-status")
 
 
 @dataclass(frozen=True)
@@ -499,9 +512,173 @@ class FeatureStorePanel:
         expect(self.preview_caption()).to_contain_text("online store")
 
     def tags(self) -> dict[str, Any]:
-        pairs = self.detail.locator(
-            ".eolab-fs-tags .eolab-tag-list dd.eolab-tag-value"
-        ).evaluate_all(
-            "els => els.map(dd => [dd.previousElementSibling.textContent, dd.textContent])"
+        return self.tag_editor().tag_values()
+
+    def tag_editor(self) -> TagEditor:
+        """The tag editor of the open feature group or training dataset."""
+        shown = self.root.locator(".eolab-fs-detail:visible, .eolab-fs-td-detail:visible")
+        return TagEditor(shown.locator(".eolab-fs-tags .eolab-tags"))
+
+    # ---- expectations and validations of the open group -------------------------------------
+
+    @property
+    def validations(self) -> Locator:
+        return self.detail.locator(".eolab-fs-validations")
+
+    def validation_type(self) -> str:
+        badge = self.detail.locator(".eolab-fs-validation-type .eolab-badge-vtype")
+        expect(badge).to_be_visible()
+        return badge.inner_text()
+
+    def expectations(self) -> dict[str, list[tuple[str, str, str]]]:
+        """expectation → its rules as shown: (rule, level, bounds)."""
+        expect(self.detail.locator(".eolab-fs-expectation").first).to_be_visible()
+        rows = self.detail.locator(".eolab-fs-expectation").evaluate_all(
+            """els => els.map(e => [e.dataset.expectation,
+                   Array.from(e.querySelectorAll('.eolab-fs-rule')).map(r => [r.dataset.rule,
+                       r.querySelector('[data-level]').dataset.level,
+                       r.querySelector('.eolab-fs-rule-bounds').textContent])])"""
         )
-        return {schema: json.loads(value) for schema, value in pairs}
+        return {name: [tuple(r) for r in rules] for name, rules in rows}
+
+    def last_validation(self) -> tuple[str, dict[str, int], dict[str, str]]:
+        """The last validation's status, its counts, and the colour class of each count."""
+        last = self.validations.locator(".eolab-fs-last-validation")
+        expect(last).to_be_visible()
+        status = last.locator(".eolab-vstatus").get_attribute("data-status") or ""
+        counts = last.locator(".eolab-fs-count").evaluate_all(
+            "els => els.map(e => [e.dataset.kind, Number(e.dataset.count), e.className])"
+        )
+        return (
+            status,
+            {kind: n for kind, n, _ in counts},
+            {kind: cls for kind, _, cls in counts},
+        )
+
+    def history(self) -> list[tuple[int | None, str, str]]:
+        """The validations listed, newest first: (validation id, status, caption)."""
+        items = self.validations.locator(".eolab-fs-validation-item").evaluate_all(
+            """els => els.map(e => [e.dataset.validationId, e.dataset.status,
+                   e.querySelector('.eolab-fs-validation-commit').textContent])"""
+        )
+        return [(int(i) if i else None, status, text) for i, status, text in items]
+
+    def open_report(self, validation_id: int) -> None:
+        self.validations.locator(
+            f'.eolab-fs-validation-item[data-validation-id="{validation_id}"]'
+        ).click()
+        expect(self.report).to_have_attribute("data-validation-id", str(validation_id))
+
+    @property
+    def report(self) -> Locator:
+        return self.validations.locator(".eolab-fs-report")
+
+    def report_results(self) -> list[dict[str, str]]:
+        """Each rule result of the report shown: expectation, rule, status, value, message."""
+        return self.report.evaluate(
+            """r => {
+                   const out = []; let expectation = null;
+                   for (const el of r.querySelectorAll('.eolab-fs-report-expectation, .eolab-fs-result')) {
+                       if (el.classList.contains('eolab-fs-report-expectation')) {
+                           expectation = el.dataset.expectation; continue;
+                       }
+                       out.push({expectation, rule: el.dataset.rule, status: el.dataset.status,
+                                 value: el.querySelector('.eolab-fs-result-value').dataset.value,
+                                 message: el.querySelector('.eolab-fs-result-message').textContent});
+                   }
+                   return out;
+               }"""
+        )
+
+    # ---- training datasets ------------------------------------------------------------------
+
+    @property
+    def datasets(self) -> Locator:
+        return self.root.locator("li.eolab-fs-td")
+
+    @property
+    def td_detail(self) -> Locator:
+        return self.root.locator(".eolab-fs-td-detail")
+
+    def dataset(self, name: str) -> Locator:
+        return self.datasets.and_(self.root.locator(f"[data-name={attr(name)}]"))
+
+    def dataset_names(self) -> list[str]:
+        return self.datasets.evaluate_all("els => els.map(e => e.dataset.name)")
+
+    def open_dataset(self, name: str, version: int | None = None) -> None:
+        row = self.dataset(name)
+        expect(row).to_be_visible()
+        row.click()
+        self.wait_dataset_open(name, version)
+
+    def wait_dataset_open(self, name: str, version: int | None = None) -> None:
+        expect(self.td_detail.locator(".eolab-fs-name")).to_have_text(name)
+        if version is not None:
+            expect(self.td_detail.locator(".eolab-fs-td-version")).to_have_value(str(version))
+        expect(self.td_detail.locator(".eolab-fs-splitbar")).to_be_visible()
+
+    def dataset_format(self) -> str:
+        return self.td_detail.locator(".eolab-fs-title .eolab-badge-format").inner_text()
+
+    def splits(self) -> list[SplitShown]:
+        """The segments of the splits bar, in order, with their drawn widths."""
+        rows = self.td_detail.locator(".eolab-fs-split").evaluate_all(
+            """els => els.map(e => ({name: e.dataset.split, size: Number(e.dataset.size),
+                   width: e.getBoundingClientRect().width,
+                   selected: e.classList.contains('eolab-selected')}))"""
+        )
+        return [SplitShown(**r) for r in rows]
+
+    def choose_split(self, name: str) -> None:
+        """Click the split's segment on the bar: statistics and preview move to it."""
+        segment = self.td_detail.locator(f".eolab-fs-split[data-split={attr(name)}]")
+        segment.click()
+        expect(self.td_detail.locator(f".eolab-fs-split[data-split={attr(name)}]")).to_have_class(
+            re.compile(r"\beolab-selected\b")
+        )
+        expect(self.td_detail.locator(".eolab-fs-stat-caption")).to_contain_text(f"split {name}")
+        expect(self.td_detail.locator(".eolab-fs-preview-caption")).to_contain_text(f"split {name}")
+
+    def provenance(self) -> list[tuple[str, int, int | None]]:
+        links = self.td_detail.locator(".eolab-fs-provenance-link").evaluate_all(
+            "els => els.map(e => [e.dataset.name, e.dataset.version, e.dataset.commitId])"
+        )
+        return [(name, int(v), int(c) if c else None) for name, v, c in links]
+
+    def follow_provenance(self, name: str) -> None:
+        self.td_detail.locator(f".eolab-fs-provenance-link[data-name={attr(name)}]").click()
+
+    def dataset_features(self) -> dict[str, tuple[str, str, bool]]:
+        """feature → (type, shape, is the label) as the features table shows them."""
+        rows = self.td_detail.locator("tr.eolab-fs-feature").evaluate_all(
+            """els => els.map(e => [e.dataset.feature,
+                   e.querySelector('.eolab-fs-feature-type').textContent,
+                   e.querySelector('.eolab-fs-feature-shape').textContent,
+                   !!e.querySelector('.eolab-badge-label')])"""
+        )
+        return {name: (kind, shape, label) for name, kind, shape, label in rows}
+
+    def dataset_histogram(self, feature: str) -> list[int]:
+        bars = self.td_detail.locator(
+            f".eolab-fs-stat[data-feature={attr(feature)}] svg.eolab-fs-histogram rect.eolab-fs-bar"
+        )
+        expect(bars.first).to_be_attached()
+        return [int(n) for n in bars.evaluate_all("els => els.map(e => e.dataset.count)")]
+
+    def dataset_preview_rows(self) -> list[dict[str, str]]:
+        expect(self.td_detail.locator(".eolab-fs-preview-caption")).to_be_visible()
+        return self.td_detail.locator("tr.eolab-fs-preview-row").evaluate_all(
+            """els => els.map(tr => Object.fromEntries(Array.from(tr.querySelectorAll('td'))
+                   .map(td => [td.dataset.column, td.textContent])))"""
+        )
+
+
+@dataclass(frozen=True)
+class SplitShown:
+    """One segment of a training dataset's splits bar."""
+
+    name: str
+    size: int
+    width: float
+    selected: bool

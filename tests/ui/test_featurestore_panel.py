@@ -1,7 +1,10 @@
-"""The Feature Store tab in a real JupyterLab and Chromium: list, detail, charts, preview, search.
+"""The Feature Store tab in a real JupyterLab and Chromium: list, detail, charts, preview, search,
+training datasets, expectations and validations, tag editing.
 
-One feature group (written once per session with the SDK into the lab's workspace) with three
-commits and histograms; what the browser draws is checked against what the SDK reports.
+One feature group (written once per module with the SDK into the lab's workspace) with three
+commits and histograms, a training dataset built from it as of its second commit, and a small
+validated group with three inserts (accepted, accepted with a warning, rejected); what the
+browser draws is checked against what the SDK reports.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from playwright.sync_api import Page, Route, expect
 
 import eolab
 from eolab.datasets.api import DatasetApi
-from eolab.featurestore import FeatureGroup
+from eolab.errors import ValidationFailed
+from eolab.featurestore import FeatureGroup, FeatureStore, TrainingDataset
+from eolab.featurestore.feature_validation import ValidationWarning
 
 from .conftest import PROJECT, SCHEMA
 from .helpers import EolabSidebar, FeatureStorePanel
@@ -27,6 +32,8 @@ from .helpers import EolabSidebar, FeatureStorePanel
 pytestmark = pytest.mark.timeout(120)
 
 GROUP = "seaicechips"
+DATASET = "seaicetrain"
+VALIDATED = "checkedchips"
 SIDE = 75
 
 
@@ -46,11 +53,15 @@ def chips(ids: range, seed: int) -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def feature_group(ui_workspace: eolab.Workspace, ui_datasets: DatasetApi) -> FeatureGroup:
-    """seaicechips v1 (online, histograms): 30 rows; 10 updated + 5 new; ids 0-1 deleted."""
+def fs(ui_workspace: eolab.Workspace, ui_datasets: DatasetApi) -> FeatureStore:
     project = ui_workspace.get_project(PROJECT)
     project.engine = "python"
-    fs = project.get_feature_store()
+    return project.get_feature_store()
+
+
+@pytest.fixture(scope="module")
+def feature_group(fs: FeatureStore) -> FeatureGroup:
+    """seaicechips v1 (online, histograms): 30 rows; 10 updated + 5 new; ids 0-1 deleted."""
     fg = fs.create_feature_group(
         GROUP,
         version=1,
@@ -64,6 +75,62 @@ def feature_group(ui_workspace: eolab.Workspace, ui_datasets: DatasetApi) -> Fea
     fg.insert(chips(range(20, 35), seed=1))
     fg.commit_delete_record(pd.DataFrame({"id": [0, 1]}))
     fg.add_tag(SCHEMA, {"name": "Fram Strait"})
+    return fg
+
+
+@pytest.fixture(scope="module")
+def training_dataset(fs: FeatureStore, feature_group: FeatureGroup) -> TrainingDataset:
+    """seaicetrain v1: Parquet, train/test 0.7/0.3, built from seaicechips as of commit 1."""
+    td = fs.create_training_dataset(
+        DATASET,
+        version=1,
+        description="Sea ice chips to train on",
+        data_format="parquet",
+        splits={"train": 0.7, "test": 0.3},
+        seed=3,
+        label=["is_iceberg"],
+        feature_shapes={"band_1": [SIDE, SIDE]},
+        statistics_config={"histograms": True},
+    )
+    td.save(feature_group.select_all().as_of(feature_group.commit_details()[1]["committedOn"]))
+    return td
+
+
+def labelled(ids: range, angle: float = 38.0, label: int | None = None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": list(ids),
+            "inc_angle": [angle + (i % 3) for i in ids],
+            "is_iceberg": [i % 2 if label is None else label for i in ids],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def validated_group(fs: FeatureStore) -> FeatureGroup:
+    """checkedchips v1, validation WARNING: accepted, accepted with a warning, rejected."""
+    fs.create_expectation(
+        "chip_labels", "labels are 0 or 1", ["is_iceberg"], [{"name": "HAS_MAX", "max": 1}]
+    ).save()
+    fs.create_expectation(
+        "chip_angles",
+        "incidence angle within the swath",
+        ["inc_angle"],
+        [{"name": "HAS_MEAN", "min": 30, "max": 45, "level": "WARNING"}],
+    ).save()
+    fg = fs.create_feature_group(
+        VALIDATED,
+        version=1,
+        primary_key=["id"],
+        statistics_config=False,
+        expectations=["chip_labels", "chip_angles"],
+        validation_type="WARNING",
+    )
+    fg.save(labelled(range(10)))
+    with pytest.warns(ValidationWarning, match="inc_angle mean"):
+        fg.insert(labelled(range(10, 15), angle=60.0))
+    with pytest.raises(ValidationFailed):
+        fg.insert(labelled(range(15, 20), label=2))
     return fg
 
 
@@ -177,3 +244,101 @@ def test_a_failed_load_shows_the_server_message_then_recovers(
     panel.refresh()
     panel.wait_listed(GROUP)
     expect(panel.list_status).to_be_empty()
+
+
+def test_training_dataset_from_search_with_splits_statistics_preview_and_provenance(
+    sidebar: EolabSidebar, training_dataset: TrainingDataset
+) -> None:
+    td = training_dataset
+    search = sidebar.search()
+    ref = f"{PROJECT}/{DATASET}/1"
+    hits = search.search(DATASET, scope="featurestore")
+    assert any(h.kind == "trainingdataset" and h.ref == ref for h in hits)
+    search.open_hit("trainingdataset", ref)
+    assert sidebar.current_tab() == "Feature Store"
+    panel = FeatureStorePanel(sidebar.page, sidebar.panel("featurestore"))
+    panel.wait_dataset_open(DATASET, version=1)
+    assert panel.dataset_format() == "parquet"
+
+    sizes = td.split_sizes
+    assert sum(sizes.values()) == 35  # commit 1: 30 saved + 5 new, nothing deleted yet
+    splits = panel.splits()
+    assert [(s.name, s.size, s.selected) for s in splits] == [
+        ("train", sizes["train"], True),
+        ("test", sizes["test"], False),
+    ]
+    share = splits[0].width / (splits[0].width + splits[1].width)
+    assert share == pytest.approx(sizes["train"] / 35, abs=0.03)  # drawn to scale
+    features = panel.dataset_features()
+    assert features["band_1"] == ("list<float>", "(75, 75)", False)
+    assert features["is_iceberg"] == ("int64", "scalar", True)
+    assert panel.provenance() == [(GROUP, 1, 1)]
+
+    stats = td.get_statistics("train").stats["columns"]
+    expect(panel.td_detail.locator(".eolab-fs-stat-caption")).to_have_text(
+        f"{sizes['train']} rows · split train"
+    )
+    assert panel.dataset_histogram("inc_angle") == [
+        b["count"] for b in stats["inc_angle"]["histogram"]
+    ]
+
+    panel.choose_split("test")
+    test_stats = td.get_statistics("test").stats["columns"]
+    assert panel.dataset_histogram("inc_angle") == [
+        b["count"] for b in test_stats["inc_angle"]["histogram"]
+    ]
+    expected = td.read("test").head(20)
+    rows = panel.dataset_preview_rows()
+    assert [r["id"] for r in rows] == [str(i) for i in expected.id]
+    assert all(re.fullmatch(r"\[5625\] (-?[\d.]+, ){8}…", r["band_1"]) for r in rows)
+
+    panel.follow_provenance(GROUP)  # opens the group at the commit the dataset read
+    panel.wait_open(GROUP, version=1)
+    expect(panel.commit(1)).to_have_class(re.compile(r"\beolab-fs-commit-selected\b"))
+    expect(panel.statistics_caption()).to_contain_text("rows · commit 1")
+
+
+def test_expectations_last_validation_history_report_and_tag_editing(
+    panel: FeatureStorePanel, validated_group: FeatureGroup
+) -> None:
+    fg = validated_group
+    panel.open(VALIDATED, version=1)
+    assert panel.validation_type() == "WARNING"
+    assert panel.expectations() == {
+        "chip_labels": [("HAS_MAX", "ERROR", "value ≤ 1")],
+        "chip_angles": [("HAS_MEAN", "WARNING", "30 ≤ value ≤ 45")],
+    }
+
+    reports = fg.get_validations()
+    assert [r.status for r in reports] == ["FAILURE", "WARNING", "SUCCESS"]
+    status, counts, colours = panel.last_validation()
+    assert (status, counts) == ("FAILURE", reports[0].counts())
+    assert counts == {"success": 1, "warning": 0, "failure": 1}
+    assert all(f"eolab-fs-count-{kind}" in colours[kind] for kind in counts)
+    assert panel.history() == [
+        (reports[0].validation_id, "FAILURE", "no commit · rejected"),
+        (reports[1].validation_id, "WARNING", "commit 1 · inserted"),
+        (reports[2].validation_id, "SUCCESS", "commit 0 · inserted"),
+    ]
+    expect(panel.report).to_have_attribute("data-validation-id", str(reports[0].validation_id))
+
+    warned = reports[1]
+    panel.open_report(warned.validation_id)
+    shown = panel.report_results()
+    expected = [
+        (e.expectation["name"], r.rule.name, r.status, r.value, r.message)
+        for e in warned.expectation_results
+        for r in e.results
+    ]
+    assert [(s["expectation"], s["rule"], s["status"]) for s in shown] == [e[:3] for e in expected]
+    assert [float(s["value"]) for s in shown] == pytest.approx([e[3] for e in expected])
+    assert [s["message"] for s in shown] == [e[4] for e in expected]
+    assert ("chip_angles", "HAS_MEAN", "WARNING") in [e[:3] for e in expected]
+
+    tags = panel.tag_editor()
+    tags.add_tag(SCHEMA)
+    tags.fill_tag({"name": "Kara Sea"})
+    tags.save_tag()
+    expect(tags.tag_status).to_have_text(f"Tag {SCHEMA} saved.")
+    assert fg.get_tags() == {SCHEMA: {"name": "Kara Sea"}}
+    assert tags.tag_values() == {SCHEMA: {"name": "Kara Sea"}}
