@@ -7,12 +7,16 @@ datasets = project.get_dataset_api()
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from eolab.catalog import sqlite_module
 
-from eolab import errors
-from eolab.projects import Project
-from eolab.workspace import Workspace
+sqlite_module.load()  # first: binds sqlite3 to the system SQLite even after TensorFlow
+
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from eolab import errors  # noqa: E402
+from eolab.projects import Project  # noqa: E402
+from eolab.workspace import Workspace  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from eolab.catalog.migrations import upgrade
 from eolab.catalog.models import Meta
+from eolab.catalog.sqlite_module import require_fts5
 from eolab.errors import CatalogBusy, ConfigurationError
 
 
@@ -46,6 +47,7 @@ class Catalog:
     def _configure_sqlite(self, busy_ms: int) -> None:
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            require_fts5(dbapi_conn)  # the search index needs it; say why if it is missing
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_conn.cursor()
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
