@@ -26,6 +26,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "projects": ("project",),
     "datasets": ("dataset", "file"),
     "featurestore": ("featuregroup", "feature", "trainingdataset", "expectation"),
+    "experiments": ("experiment",),
+    "models": ("model",),
 }
 FIELDS = ("name", "description", "tags")
 MAX_LIMIT = 500

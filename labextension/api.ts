@@ -8,7 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 export const API_PREFIX = 'eolab/api/v1';
 
 export type Role = 'data_owner' | 'data_scientist';
-export type SearchScope = 'everything' | 'projects' | 'datasets' | 'featurestore';
+export type SearchScope = 'everything' | 'projects' | 'datasets' | 'featurestore' | 'experiments' | 'models';
 
 export interface IErrorBody {
   code: string;

@@ -26,6 +26,8 @@ class SearchScope(StrEnum):
     projects = "projects"
     datasets = "datasets"
     featurestore = "featurestore"
+    experiments = "experiments"
+    models = "models"
 
 
 class ErrorBody(Model):

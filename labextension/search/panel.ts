@@ -9,7 +9,9 @@ const SCOPES: [SearchScope, string][] = [
   ['everything', 'Everything'],
   ['projects', 'Projects'],
   ['datasets', 'Datasets'],
-  ['featurestore', 'Feature store']
+  ['featurestore', 'Feature store'],
+  ['experiments', 'Experiments'],
+  ['models', 'Models']
 ];
 
 export class SearchPanel extends Widget implements IEolabPanel {

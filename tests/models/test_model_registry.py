@@ -62,6 +62,8 @@ def test_versions_count_from_one_and_land_as_tf_serving_folders(current, saved_m
         "ExtremeEarth/iceberg_cnn/1",
         "ExtremeEarth/iceberg_cnn/2",
     ]
+    assert workspace.search("iceberg_cnn", scope="models").total == 2
+    assert workspace.search("iceberg_cnn", scope="featurestore").total == 0
     assert "iceberg_cnn" in repr(second) and "<table" in second._repr_html_()
     assert registered(current)[-1] == "Models/iceberg_cnn/2/variables/variables.index"
     assert not any(p.startswith(".staging") for p in registered(current))

@@ -130,6 +130,8 @@ def test_scope_filters_kinds(workspace: eolab.Workspace, datasets: DatasetApi) -
     assert {h.kind for h in workspace.search("ExtremeEarth", scope="projects").hits} == {"project"}
     assert {h.kind for h in workspace.search("ExtremeEarth", scope="datasets").hits} == {"dataset"}
     assert workspace.search("ExtremeEarth", scope="featurestore").total == 0
+    assert workspace.search("ExtremeEarth", scope="experiments").total == 0
+    assert workspace.search("ExtremeEarth", scope="models").total == 0
 
 
 def test_project_filter(workspace: eolab.Workspace, datasets: DatasetApi) -> None:
