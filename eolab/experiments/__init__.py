@@ -6,6 +6,7 @@ run_dir, trials = experiment.launch(train_fn, {"lr": [0.01, 0.001]}, metric_key=
 run_dir, best = experiment.grid_search(train_fn, {"lr": [...], "units": [...]}, "max", "accuracy")
 run_dir, metrics = experiment.mirrored(train_fn, num_workers=2)   # MultiWorkerMirroredStrategy
 experiment.stop(run_id); experiment.rerun(run_id); experiment.get_run(run_id)
+result = experiment.lagom(train_fn, HyperparameterOptConfig(...) | AblationConfig(...))  # async HPO
 
 Inside ``train_fn``: ``experiment.log_metric(name, value, step)``,
 ``experiment.log_training_dataset(name, version, commit_ids)``, and
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# the lagom package first: importing it later would rebind the name to the package,
+# over the ``lagom`` function below
+from eolab.experiments import lagom as _lagom_package  # noqa: F401
 from eolab.experiments import launch as _launch
 from eolab.experiments import mirrored as _mirrored
 from eolab.experiments import rerun as _rerun
@@ -124,6 +128,27 @@ def mirrored(
     )  # fmt: skip
 
 
+def lagom(
+    train_fn: Any,
+    config: Any,
+    *,
+    num_workers: int | None = None,
+    seed: int | None = None,
+    progress: bool = True,
+    driver_host: str | None = None,
+    worker_timeout: float | None = None,
+) -> Any:
+    """An asynchronous hyperparameter search with early stopping, or an ablation study
+    (``eolab.experiments.lagom``): workers pull trials until none is left; returns the summary
+    (best/worst/average, early-stopped count, run id, every trial)."""
+    from eolab.experiments.lagom.launch import lagom as _lagom
+
+    return _lagom(
+        _project(), train_fn, config, num_workers=num_workers, seed=seed, progress=progress,
+        driver_host=driver_host, worker_timeout=worker_timeout,
+    )  # fmt: skip
+
+
 def stop(run_id: str, wait: float = 15.0) -> str:
     """Kill a RUNNING run's trials (and what they started); returns the run's state, KILLED."""
     return _launch.stop(_project(), run_id, wait)
@@ -163,6 +188,7 @@ __all__ = [
     "get_run",
     "grid_search",
     "is_chief",
+    "lagom",
     "launch",
     "list_runs",
     "log_metric",

@@ -1,0 +1,96 @@
+"""Train functions of the lagom tests: importable (shipped by reference), tiny, sleep-scaled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+STEP_S = 0.02
+
+
+def curve(x: float, reporter, steps: int = 8, step_s: float = STEP_S) -> float:
+    """A learning curve that ends at ``x``: the higher x, the better at every step."""
+    value = 0.0
+    for step in range(steps):
+        time.sleep(step_s)
+        value = x * (step + 1) / steps
+        reporter.broadcast(value, step)
+    return value
+
+
+def quadratic(x: float, y: int, reporter) -> dict:
+    """Best at x = 0.3, y = 2; two metrics returned."""
+    reporter.broadcast(-abs(x - 0.3), 0)
+    return {"accuracy": 1.0 - (x - 0.3) ** 2 - 0.1 * abs(y - 2), "loss": (x - 0.3) ** 2}
+
+
+def no_reporter(x: float) -> float:
+    return x
+
+
+def budgeted(x: float, budget: int, reporter) -> float:
+    """Better with more budget; records the budget it was given."""
+    value = 0.0
+    for step in range(int(budget)):
+        time.sleep(STEP_S)
+        value = x * (1 - 0.5 ** (step + 1))
+        reporter.broadcast(value, step)
+    return value
+
+
+def sometimes_raises(x: float, reporter) -> float:
+    """Trials with x > 0.5 raise half way."""
+    reporter.broadcast(x, 0)
+    reporter.log(f"trying x={x:.3f}")
+    if x > 0.5:
+        raise ValueError(f"x={x:.3f} diverged")
+    time.sleep(STEP_S)
+    return x
+
+
+def dies_once(x: float, marker_dir: str, reporter) -> float:
+    """The first trial to run kills its own worker (kill -9); the others finish."""
+    marker = Path(marker_dir) / "died"
+    reporter.broadcast(x, 0)
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(STEP_S)
+    return x
+
+
+def always_dies(x: float, reporter) -> float:
+    reporter.broadcast(x, 0)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def stalls_once(x: float, marker_dir: str, reporter) -> float:
+    """The first trial stops its own worker (SIGSTOP): no heartbeat, the driver declares it lost."""
+    marker = Path(marker_dir) / "stalled"
+    reporter.broadcast(x, 0)
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGSTOP)
+    time.sleep(STEP_S)
+    return x
+
+
+def sleeper(x: int, marker_dir: str, reporter) -> float:
+    """x == 0 returns at once; otherwise starts a child, records both pids and sleeps."""
+    if x == 0:
+        reporter.broadcast(1.0, 0)
+        return 1.0
+    child = subprocess.Popen(["sleep", "120"])
+    path = Path(marker_dir) / f"pids_{os.getpid()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"worker": os.getpid(), "child": child.pid}))
+    tmp.replace(path)
+    for step in range(1200):
+        reporter.broadcast(0.5, step)
+        time.sleep(0.1)
+    return 0.5
