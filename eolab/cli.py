@@ -374,12 +374,13 @@ def server(ctx: click.Context, port: int, host: str) -> None:
     default=Path(".eolab-demo"),
     show_default=True,
 )
+@click.option("--until", default=None, help="the last stage to run (default: every stage)")
 @_friendly_errors
-def demo(size: str | None, demo_home: Path) -> None:
+def demo(size: str | None, demo_home: Path, until: str | None) -> None:
     """Run the end-to-end demonstrator in a fresh demo workspace."""
     from eolab.demo import run_demo
 
-    run_demo(demo_home, size or "default")
+    run_demo(demo_home, size or "default", until=until)
 
 
 @main.command()

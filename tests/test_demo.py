@@ -33,6 +33,12 @@ def test_quick_demo_runs_every_stage(tmp_path):
     test = int(steps["training dataset test"].split()[0])
     assert train + test == 64 and train > test > 0
     assert steps["tf_data batch"] == "images (32, 75, 75, 3) float32, labels (32,)"
+    assert steps["single run"].startswith("val_accuracy ")
+    assert steps["lr search (2 trials)"].startswith("best lr ")
+    assert steps["mirrored (2 workers)"].endswith("2 replicas in sync")
+    # single run + 2 search trials + the mirrored chief each registered a version
+    assert steps["best model"].startswith("ship_iceberg_classifier v")
+    assert " of 4, val_accuracy " in steps["best model"]
     assert lines[0].splitlines()[1].split("|")[0].strip() == "stage"
     ws = Workspace.open(tmp_path / "demo")
     project = ws.get_project("ExtremeEarth")
@@ -54,10 +60,12 @@ def test_quick_demo_runs_every_stage(tmp_path):
     }
 
 
-def test_demo_runs_again_in_a_fresh_workspace(tmp_path):
-    run_demo(tmp_path / "demo", "quick", echo=lambda _: None)
+def test_demo_runs_again_in_a_fresh_workspace_up_to_a_stage(tmp_path):
+    first = run_demo(tmp_path / "demo", "quick", echo=lambda _: None, until="ingest")
     reset_shared_catalogs()
-    run_demo(tmp_path / "demo", "quick", echo=lambda _: None)
+    again = run_demo(tmp_path / "demo", "quick", echo=lambda _: None, until="ingest")
+    assert {stage for stage, *_ in again.rows} == {"1 ingest"}
+    assert [step for _, step, *_ in again.rows] == [step for _, step, *_ in first.rows]
     assert (tmp_path / "demo" / MARKER).exists()
 
 
@@ -70,7 +78,9 @@ def test_demo_refuses_a_folder_that_is_not_a_demo_workspace(tmp_path):
     assert (precious / "thesis.tex").read_text() == "years of work"
 
 
-def test_demo_size_is_checked(tmp_path):
-    with pytest.raises(InvalidInput):
+def test_demo_size_and_last_stage_are_checked(tmp_path):
+    with pytest.raises(InvalidInput, match="size"):
         run_demo(tmp_path / "demo", "huge", echo=lambda _: None)
+    with pytest.raises(InvalidInput, match="ingest"):
+        run_demo(tmp_path / "demo", "quick", echo=lambda _: None, until="serve")
     assert not (tmp_path / "demo").exists()
