@@ -189,6 +189,7 @@ class LagomView:
         if self.mode == "text":
             self._bar.update(max(0, ended - self._done))
             self._bar.set_postfix_str(f"{summary}; early stopped {stopped}", refresh=False)
+            self._bar.refresh()
         else:
             self.progress.value = min(ended, self.total)
             self.best.value = f"{escape(summary)}; early stopped: {stopped}"

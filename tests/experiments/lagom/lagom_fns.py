@@ -94,3 +94,58 @@ def sleeper(x: int, marker_dir: str, reporter) -> float:
         reporter.broadcast(0.5, step)
         time.sleep(0.1)
     return 0.5
+
+
+def in_spark(x: float, reporter) -> dict:
+    """Whether this worker process is the child of a PySpark worker, and its pid."""
+    import psutil
+
+    parent = " ".join(psutil.Process(os.getppid()).cmdline())
+    reporter.broadcast(x, 0)
+    return {"accuracy": x, "in_spark": int("pyspark" in parent), "pid": os.getpid()}
+
+
+# ---- ablation ---------------------------------------------------------------------------------
+
+
+def tiny_model():
+    """Two removable dense layers; no input shape, so a feature fewer still fits."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    return tf.keras.Sequential(
+        [
+            layers.Dense(8, activation="relu", name="my_dense_1"),
+            layers.Dense(4, activation="relu", name="my_dense_2"),
+            layers.Dense(1, activation="sigmoid", name="out"),
+        ]
+    )
+
+
+def conv_model():
+    """A Flatten that cannot be removed (the output shape would change)."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    inputs = tf.keras.Input((6, 6, 1))
+    x = layers.Conv2D(2, 3, name="my_conv")(inputs)
+    x = layers.Flatten(name="my_flatten")(x)
+    return tf.keras.Model(inputs, layers.Dense(1, name="out")(x))
+
+
+def ablation_train(dataset_function, model_function, reporter) -> dict:
+    from eolab.experiments.lagom import KerasEpochEnd
+
+    model = model_function()
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    data = dataset_function(num_epochs=1, batch_size=8)
+    history = model.fit(data, epochs=2, verbose=0, callbacks=[KerasEpochEnd(reporter, "accuracy")])
+    return {
+        "accuracy": float(history.history["accuracy"][-1]),
+        "layers": len(model.layers),
+        "inputs": int(model.input_shape[-1]),
+    }
+
+
+def custom_dataset(num_epochs=1, batch_size=8):
+    return None

@@ -4,7 +4,14 @@ driver over ZeroMQ; early stopping, every optimizer, failures, lost workers, sto
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +21,7 @@ from eolab.experiments.lagom import Asha, HyperparameterOptConfig, Searchspace
 from ..exp_pids import alive, wait_for_pids, wait_gone
 from . import lagom_fns
 
+ROOT = Path(__file__).resolve().parents[3]
 FAST = {"hb_interval": 0.05, "es_interval": 0.05}
 
 
@@ -177,3 +185,52 @@ def test_stop_kills_the_workers_and_what_they_started(current, tmp_path):
     assert wait_gone(pids) == []
     stopped = experiment.get_run(run_id)
     assert stopped.state == "KILLED" and [t.state for t in stopped.trials] == ["KILLED"] * 2
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_in_the_driver_kills_the_workers_and_keeps_what_finished(current, tmp_path, home):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    program = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import eolab
+        from eolab import experiment
+        from eolab.experiments.lagom import HyperparameterOptConfig, Searchspace
+        from tests.experiments.lagom import lagom_fns
+
+        if __name__ == "__main__":
+            eolab.connect(project="ExtremeEarth", home={str(home)!r}, user="alice")
+            space = Searchspace(x=("DISCRETE", [0, 1, 2]),
+                                marker_dir=("CATEGORICAL", [{str(markers)!r}]))
+            config = HyperparameterOptConfig(3, "gridsearch", space, metric="accuracy",
+                                             es_policy="none", hb_interval=0.05)
+            try:
+                experiment.lagom(lagom_fns.sleeper, config, num_workers=2, progress=False)
+            except KeyboardInterrupt:
+                print("INTERRUPTED", flush=True)
+        """
+    )
+    script = tmp_path / "driver.py"
+    script.write_text(program)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EOLAB_")}
+    driver = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        pids = wait_for_pids(markers, 2)  # trial_000 (x=0) has finished; 001 and 002 sleep
+        worker_pids = [json.loads(p.read_text())["worker"] for p in markers.glob("pids_*.json")]
+        time.sleep(0.3)
+        driver.send_signal(signal.SIGINT)
+        out, err = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert "INTERRUPTED" in out, err[-2000:]
+    assert wait_gone(pids + worker_pids) == [], "workers or their children outlived the driver"
+    run = experiment.list_runs()[0]
+    assert run.kind == "lagom" and run.state == "KILLED"
+    assert [t.state for t in run.trials] == ["FINISHED", "KILLED", "KILLED"]
+    assert run.trials[0].metrics == {"accuracy": 1.0}  # partial results are kept
