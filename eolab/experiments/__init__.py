@@ -10,7 +10,8 @@ result = experiment.lagom(train_fn, HyperparameterOptConfig(...) | AblationConfi
 
 Inside ``train_fn``: ``experiment.log_metric(name, value, step)``,
 ``experiment.log_training_dataset(name, version, commit_ids)``, and
-``model.fit(..., callbacks=[experiment.KerasCallback()])``.
+``model.fit(..., callbacks=[experiment.KerasCallback()])``; TensorBoard logs go to
+``experiment.tensorboard.logdir()``, and ``experiment.tensorboard.start(run_id)`` serves a run's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from eolab.experiments import mirrored as _mirrored
 from eolab.experiments import rerun as _rerun
 from eolab.experiments import run as _run
 from eolab.experiments import search as _search
+from eolab.experiments import tensorboard
 from eolab.experiments.cluster import is_chief
 from eolab.experiments.context import NotTracked, current, log_metric, log_training_dataset
 from eolab.experiments.errors import RunStopped, TrialFailed
@@ -197,4 +199,5 @@ __all__ = [
     "random_search",
     "rerun",
     "stop",
+    "tensorboard",
 ]
