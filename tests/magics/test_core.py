@@ -16,7 +16,18 @@ from eolab.magics import EolabMagics, registry
 from eolab.magics.registry import SubCommand, subcommand
 from eolab.widgets import Table
 
-SUBCOMMANDS = ["fs", "ls", "preprocess", "project", "search", "spark", "tag", "upload"]
+SUBCOMMANDS = [
+    "experiment",
+    "fs",
+    "lagom",
+    "ls",
+    "preprocess",
+    "project",
+    "search",
+    "spark",
+    "tag",
+    "upload",
+]
 
 
 def magics_of(shell: InteractiveShell) -> EolabMagics:
