@@ -585,3 +585,106 @@ class ListValidationsResponse(Model):
     name: str
     version: int
     validations: list[DescribeValidation]
+
+
+# ---- experiments ----------------------------------------------------------------------------
+
+
+class DescribeTrialSummary(Model):
+    trial_id: str
+    params: dict[str, Any]
+    state: str
+    metrics: dict[str, Any] | None
+    error: str = Field(description="the first line of the error of a failed trial")
+    started: datetime | None
+    finished: datetime | None
+
+
+class DescribeExperimentSummary(Model):
+    run_id: str
+    name: str
+    description: str
+    kind: str = Field(description="launch, grid_search, random_search, mirrored, lagom...")
+    state: str
+    user: str
+    metric_key: str | None
+    direction: str | None
+    metrics: dict[str, Any] | None
+    best_trial: str | None
+    trials: int
+    started: datetime
+    finished: datetime | None
+
+
+class ListExperimentsResponse(Model):
+    experiments: list[DescribeExperimentSummary]
+
+
+class DescribeProducedModel(Model):
+    name: str
+    version: int
+    trial_id: str | None
+    metrics: dict[str, Any]
+
+
+class DescribeExperiment(Model):
+    run_id: str
+    name: str
+    description: str
+    kind: str
+    state: str
+    user: str
+    params: dict[str, Any]
+    metric_key: str | None
+    direction: str | None
+    metrics: dict[str, Any] | None
+    best_trial: str | None
+    seed: int
+    rerun_of: str | None
+    error: str
+    started: datetime
+    finished: datetime | None
+    location: str = Field(description="the run folder, relative to the project")
+    environment: dict[str, Any]
+    code: dict[str, Any]
+    training_datasets: list[dict[str, Any]]
+    models: list[DescribeProducedModel]
+    trials: list[DescribeTrialSummary]
+    curves: dict[str, dict[str, list[list[float | None]]]] = Field(
+        description="per trial, per metric: [[step, value], ...] logged during training"
+    )
+    tags: dict[str, Any]
+    tensorboard: str | None = Field(description="the URL of the run's TensorBoard if running")
+
+
+class DescribeStep(Model):
+    name: str
+    step: int
+    value: float | None
+    time: float | None
+
+
+class DescribeArtifact(Model):
+    name: str
+    size: int
+
+
+class DescribeTrial(Model):
+    run_id: str
+    trial_id: str
+    params: dict[str, Any]
+    state: str
+    metrics: dict[str, Any] | None
+    error: str
+    seed: int
+    started: datetime | None
+    finished: datetime | None
+    history: list[DescribeStep]
+    stdout: str = Field(description="the last ?tail= lines of the trial's stdout")
+    stderr: str = Field(description="the last ?tail= lines of the trial's stderr")
+    artifacts: list[DescribeArtifact]
+
+
+class DescribeTensorBoard(Model):
+    run_id: str
+    url: str | None

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from eolab.server import models as m
 from eolab.server.base import API_PREFIX, ApiHandler
 from eolab.server.handlers import datasets, platform, projects, search, validation
+from eolab.server.handlers import experiments as exps
 from eolab.server.handlers import featurestore as fs
 from eolab.server.handlers import training_datasets as tds
 
@@ -46,6 +47,7 @@ FG = "/projects/{project}/featurestore/featuregroups"
 FGV = FG + "/{name}/versions/{v}"
 TD = "/projects/{project}/featurestore/trainingdatasets"
 TDV = TD + "/{name}/versions/{v}"
+EXP = "/projects/{project}/experiments"
 
 ROUTES: list[Route] = [
     Route("/whoami", platform.WhoAmIResource, {"get": Op("The caller", response=m.WhoAmI)}),
@@ -435,5 +437,56 @@ ROUTES: list[Route] = [
             ),
         },
         tag="featurestore",
+    ),
+    # ---- experiments ----
+    Route(
+        EXP,
+        exps.ExperimentsResource,
+        {
+            "get": Op(
+                "Experiment runs, newest first or by the run metric ?sort= (?order=desc|asc; "
+                "runs without it last), filtered by ?name=, ?state=, ?user=",
+                response=m.ListExperimentsResponse,
+                query=("name", "state", "user", "sort", "order"),
+            )
+        },
+        tag="experiments",
+    ),
+    Route(
+        EXP + "/{run}",
+        exps.ExperimentResource,
+        {
+            "get": Op(
+                "Describe a run: parameters, metrics, state, times, environment, code, training "
+                "datasets, models produced, trials with their per-step curves, tags, TensorBoard",
+                response=m.DescribeExperiment,
+            )
+        },
+        tag="experiments",
+    ),
+    Route(
+        EXP + "/{run}/trials/{trial}",
+        exps.TrialResource,
+        {
+            "get": Op(
+                "Describe a trial: parameters, metrics, per-step history, the last ?tail= lines "
+                "(default 200) of stdout and stderr, artifacts",
+                response=m.DescribeTrial,
+                query=("tail",),
+            )
+        },
+        tag="experiments",
+    ),
+    Route(
+        EXP + "/{run}/tensorboard",
+        exps.TensorBoardResource,
+        {
+            "post": Op(
+                "Start TensorBoard over the run's trials (or reuse the running one); its URL",
+                response=m.DescribeTensorBoard,
+            ),
+            "delete": Op("Stop the run's TensorBoard", status=204),
+        },
+        tag="experiments",
     ),
 ]

@@ -23,6 +23,8 @@ EXAMPLES = {
     "name": "location_polar",
     "upload_id": "upload-0001-abcdef",
     "v": "1",
+    "run": "run_20260101_000000_abcdef",
+    "trial": "trial_000",
 }
 # For the files route, {path} is below the dataset.
 FILES_PATH_EXAMPLE = "a.txt"
