@@ -1,10 +1,13 @@
 """The lagom driver loop: hand out trials, take heartbeats, stop trials early, record results.
 
 Single-threaded: each turn it answers the workers' requests (:mod:`rpc`), polls the executor
-for workers that started or exited, declares lost the workers whose trial stopped
-heartbeating, and every ``es_interval`` seconds asks the early-stopping rule about every running
-trial (the STOP goes back with that trial's next heartbeat). The optimizer is asked for a new
-trial only when a worker is free, so trials are suggested knowing every result so far.
+for workers that started or exited, and declares lost the workers whose trial stopped
+heartbeating. A heartbeat that brings new points has the early-stopping rule look at its trial
+at once (at most every ``es_interval`` seconds per trial), so that a STOP goes back in the
+reply; every ``es_interval`` seconds the rule also looks at every running trial, since the
+median moves as others complete (the STOP then goes with the trial's next heartbeat). The
+optimizer is asked for a new trial only when a worker is free, so trials are suggested knowing
+every result so far.
 
 A lost worker's trial is queued again once (its first attempt's files move to
 ``attempt_1/``), then recorded LOST. The search ends when the optimizer is done and no trial
@@ -56,6 +59,7 @@ class TrialState:
     points: dict[int, float] = field(default_factory=dict)
     last_seen: float = 0.0
     stop_requested: bool = False
+    checked: float = 0.0  # when the early-stopping rule last looked at it
     started: float | None = None
     ended: float | None = None
     metric: float | None = None
@@ -137,8 +141,8 @@ class LagomDriver:
                 self._worker_event(event, worker_id, data)
             now = time.monotonic()
             self._check_heartbeats(now)
-            if now - last_es >= self.budget.es_interval:
-                self._early_stop()
+            if now - last_es >= self.budget.es_interval:  # trials with no new points too:
+                self._early_stop()  # the median moves as other trials complete
                 last_es = now
             if self.view is not None:
                 self.view.update(self)
@@ -197,7 +201,8 @@ class LagomDriver:
             if trial is None:
                 self.endpoint.reply(request, rpc.STOP, trial_id=request.get("trial_id"))
                 return
-            self._points(trial, request.get("points") or [])
+            if self._points(trial, request.get("points") or []):
+                self._check(trial, time.monotonic())  # decide now: the reply carries the STOP
             stop = trial.stop_requested
             self.endpoint.reply(request, rpc.STOP if stop else rpc.OK, trial_id=trial.trial_id)
         elif kind == rpc.LOG:
@@ -220,7 +225,9 @@ class LagomDriver:
         trial.last_seen = time.monotonic()
         return trial
 
-    def _points(self, trial: TrialState, points: list[Any]) -> None:
+    def _points(self, trial: TrialState, points: list[Any]) -> bool:
+        """Record a trial's new (step, value) points; whether there were any."""
+        added = False
         for point in points:
             try:
                 step, value = int(point[0]), float(point[1])
@@ -230,6 +237,8 @@ class LagomDriver:
             trial.step = step if trial.step is None else max(trial.step, step)
             self.optimizer.report(trial.trial_id, step, value)
             self.earlystop.report(trial.trial_id, step, value)
+            added = True
+        return added
 
     def _give(self, request: rpc.Request, worker: WorkerState) -> None:
         if self.stopping or worker.trial_id is not None:
@@ -247,7 +256,7 @@ class LagomDriver:
         trial.state, trial.worker, trial.last_seen = RUNNING, worker.worker_id, now
         trial.attempts += 1
         trial.started = trial.started or now
-        trial.stop_requested = False
+        trial.stop_requested, trial.checked = False, 0.0
         trial.points, trial.step = {}, None
         worker.trial_id = trial.trial_id
         worker.trials += 1
@@ -382,9 +391,17 @@ class LagomDriver:
     # ---- early stopping ---------------------------------------------------------------------
 
     def _early_stop(self) -> None:
+        now = time.monotonic()
         for trial in self._running():
-            if not trial.stop_requested and self.earlystop.should_stop(trial.trial_id):
-                trial.stop_requested = True
+            self._check(trial, now)
+
+    def _check(self, trial: TrialState, now: float) -> None:
+        """Ask the rule about one running trial, at most every es_interval seconds."""
+        if trial.stop_requested or now - trial.checked < self.budget.es_interval:
+            return
+        trial.checked = now
+        if self.earlystop.should_stop(trial.trial_id):
+            trial.stop_requested = True
 
     # ---- what the view and the result read ---------------------------------------------------
 

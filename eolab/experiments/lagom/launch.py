@@ -77,8 +77,9 @@ def check_train_fn(train_fn: Any, given: list[str], config: LagomConfig) -> bool
         )
     takes_reporter = _accepts(parameters, "reporter")
     if config.wants_reporter and not takes_reporter:
+        policy = config.es_policy.name  # type: ignore[attr-defined]
         raise InvalidInput(
-            f"early stopping is on (es_policy={config.es_policy.name!r}) but {shown} takes no "  # type: ignore[attr-defined]
+            f"early stopping is on (es_policy={policy!r}) but {shown} takes no "
             "reporter: add a `reporter` argument and call reporter.broadcast(metric, "
             "step), or pass es_policy='none'"
         )

@@ -152,12 +152,12 @@ def _keras(keras: Any) -> Any:
 class KerasEpochEnd:
     """A Keras callback broadcasting ``metric`` from each epoch's logs (step = epoch)."""
 
-    def __new__(cls, reporter: Reporter, metric: str = "val_loss", keras: Any = None) -> Any:  # noqa: D102
+    def __new__(cls, reporter: Reporter, metric: str = "val_loss", keras: Any = None) -> Any:
         return _callback_class(_keras(keras).callbacks.Callback, "epoch")(reporter, metric)
 
 
 class KerasBatchEnd:
     """A Keras callback broadcasting ``metric`` from each training batch's logs."""
 
-    def __new__(cls, reporter: Reporter, metric: str = "loss", keras: Any = None) -> Any:  # noqa: D102
+    def __new__(cls, reporter: Reporter, metric: str = "loss", keras: Any = None) -> Any:
         return _callback_class(_keras(keras).callbacks.Callback, "batch")(reporter, metric)

@@ -123,7 +123,8 @@ def test_direction_is_inferred_refused_when_contradicting_and_forced():
     assert forced.direction == "max"
     with pytest.raises(InvalidInput, match="'score' does not say whether to maximise or minimise"):
         HyperparameterOptConfig(4, searchspace=space(), metric="score")
-    assert HyperparameterOptConfig(4, searchspace=space(), metric="score", direction="MIN").direction == "min"  # fmt: skip
+    stated = HyperparameterOptConfig(4, searchspace=space(), metric="score", direction="MIN")
+    assert stated.direction == "min"
     assert HyperparameterOptConfig(4, searchspace=space(), optimization_key="acc").metric == "acc"
 
 
