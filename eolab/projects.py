@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from eolab.datasets.api import DatasetApi
     from eolab.engine import Engine
     from eolab.featurestore import FeatureStore
+    from eolab.serving.servings import Servings
     from eolab.workspace import Workspace
 
 
@@ -154,6 +155,13 @@ class Project:
         from eolab.featurestore import FeatureStore
 
         return FeatureStore(self)
+
+    @property
+    def serving(self) -> Servings:
+        """This project's model servings (hops' ``serving``: create_or_update, start, ...)."""
+        from eolab.serving.servings import Servings
+
+        return Servings(self)
 
     def delete(self, confirm: str | None = None) -> None:
         delete_project(self.workspace, self.name, confirm)

@@ -318,3 +318,39 @@ class ValidationRow(Base):
     expected_commit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class ServingRow(Base):
+    """A model serving: which model version it serves, how, and where it logs its requests.
+    What runs (supervisor, ports, instances) is in the project's ``.servings/<name>/``."""
+
+    __tablename__ = "servings"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    model_name: Mapped[str] = mapped_column(String(63))
+    model_version: Mapped[int] = mapped_column(Integer)
+    model_server: Mapped[str] = mapped_column(String(16))  # tensorflow | python
+    instances: Mapped[int] = mapped_column(Integer, default=1)
+    batching: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    inference_logging: Mapped[bool] = mapped_column(Boolean, default=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConsumerOffsetRow(Base):
+    """A consumer group's committed position in one partition of an inference log topic
+    (the next offset it will read)."""
+
+    __tablename__ = "consumer_offsets"
+    __table_args__ = (UniqueConstraint("project_id", "topic", "group_id", "partition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(255))
+    group_id: Mapped[str] = mapped_column(String(255))
+    partition: Mapped[int] = mapped_column(Integer)
+    next_offset: Mapped[int] = mapped_column(Integer)
+    committed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from eolab import search
 from eolab.access import require_creator_or_owner
-from eolab.catalog.models import ModelRow, User
+from eolab.catalog.models import ModelRow, ServingRow, User
 from eolab.catalog.models import Project as ProjectRow
 from eolab.datasets import tags as tag_store
 from eolab.errors import Conflict, InvalidInput, NotFound
@@ -139,6 +139,25 @@ def _find(s: Session, prow: ProjectRow, name: str, version: int | None) -> Model
             details={"model": name, "version": version},
         )
     return row
+
+
+def _refuse_if_served(s: Session, prow: ProjectRow, name: str, version: int) -> None:
+    """A version that a serving serves stays (409) until the serving is deleted or switched."""
+    servings = list(
+        s.scalars(
+            select(ServingRow.name).where(
+                ServingRow.project_id == prow.id,
+                ServingRow.model_name == name,
+                ServingRow.model_version == version,
+            )
+        )
+    )
+    if servings:
+        raise Conflict(
+            f"model {name} v{version} is served by {servings}; delete those servings or switch "
+            "them to another version first",
+            details={"model": name, "version": version, "servings": servings},
+        )
 
 
 def _check_version(version: Any, allow_none: bool = True) -> int | None:
@@ -415,6 +434,7 @@ class ModelRegistry:
                 caller = self.project.workspace.caller
                 what = f"model {name} v{version}"
                 require_creator_or_owner(s, caller, prow, row.created_by, what)
+                _refuse_if_served(s, prow, name, version)
                 ref = model_ref(self.project.name, name, version)
                 tag_store.delete_all_tags(s, SEARCH_KIND, ref)
                 search.unindex(s, SEARCH_KIND, ref)
