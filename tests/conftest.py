@@ -76,6 +76,15 @@ def polar_value() -> dict[str, Any]:
     return {"name": "eodata", "projects": ["ExtremeEarth"], "location": "Arctic Ocean"}
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread until the session ends, which later tests' own event loops cannot share."""
+    in_ui = ["tests/ui/" in item.nodeid.replace("\\", "/") for item in items]
+    items[:] = [i for i, ui in zip(items, in_ui, strict=True) if not ui] + [
+        i for i, ui in zip(items, in_ui, strict=True) if ui
+    ]
+
+
 # ---- engines: one process pool and one SparkSession for the whole test session -------------
 
 

@@ -71,8 +71,8 @@ def test_a_user_sees_only_the_projects_they_belong_to(
 def test_bad_scope_and_limit_are_one_line(
     eo: Eo, scenes: DatasetApi, error_line: Callable[[], str]
 ) -> None:
-    assert eo("search iceberg --scope models") is None
-    assert "argument --scope: invalid choice: 'models'" in error_line()
+    assert eo("search iceberg --scope everywhere") is None
+    assert "argument --scope: invalid choice: 'everywhere'" in error_line()
     assert eo("search iceberg --limit 0") is None
     assert error_line().startswith("eolab: invalid_input: limit must be 1..500")
     assert eo("search") is None
