@@ -22,7 +22,7 @@ from eolab.serving.batching import BatchingConfig
 
 if TYPE_CHECKING:
     from eolab.serving.consumer import InferenceLogConsumer, InferenceRecord
-    from eolab.serving.monitor import MonitorReport
+    from eolab.serving.monitoring import MonitorReport
     from eolab.serving.servings import Serving, Servings
 
 

@@ -44,7 +44,7 @@ from eolab.serving.servables import MODEL_SERVERS, LoadError, check_model_folder
 if TYPE_CHECKING:
     from eolab.projects import Project
     from eolab.serving.consumer import InferenceLogConsumer, InferenceRecord
-    from eolab.serving.monitor import MonitorReport
+    from eolab.serving.monitoring import MonitorReport
 
 SCOPE = "serving"
 MAX_INSTANCES = 16
@@ -542,8 +542,8 @@ class Servings:
         return InferenceLogConsumer(self.project, self.topic_backend(name), group)
 
     def monitor(self, name: str, reference: Any = None, **options: Any) -> MonitorReport:
-        """Request rate, errors, latency, predictions and input drift (see eolab.serving.monitor)."""
-        from eolab.serving.monitor import monitor
+        """Request rate, errors, latency, predictions and input drift (see eolab.serving.monitoring)."""
+        from eolab.serving.monitoring import monitor
 
         return monitor(self, name, reference, **options)
 

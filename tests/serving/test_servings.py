@@ -4,6 +4,7 @@ stopping, deleting, and the model registry refusing to delete a version in use."
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -253,6 +254,10 @@ def test_the_facade_acts_on_the_current_project(serving_project, summer):
         assert summer in [s.name for s in serving.get_servings()]
         assert "predictions" in serving.make_inference_request(summer, [[0, 0, 0, 0]])
         assert serving.get_inference_log(summer, limit=1)[0].model_name == summer
+        importlib.import_module("eolab.serving.monitoring")  # must not shadow the function
+        assert serving.monitor(summer, limit=5).requests == len(
+            serving.get_inference_log(summer, limit=5)
+        )
     finally:
         eolab.set_current_project(None)
 
