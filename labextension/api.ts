@@ -693,3 +693,118 @@ export async function uploadFile(
   }
   return last as IDescribeUpload;
 }
+
+// ---- experiments (eolab/server/handlers/experiments.py) ----------------------------------
+
+export type RunState = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' | 'EARLY_STOPPED' | 'LOST';
+export const RUN_STATES: RunState[] = ['RUNNING', 'FINISHED', 'FAILED', 'KILLED', 'EARLY_STOPPED', 'LOST'];
+
+export interface IDescribeTrialSummary {
+  trial_id: string;
+  params: Record<string, any>;
+  state: RunState;
+  metrics: Record<string, any> | null;
+  error: string;
+  started: string | null;
+  finished: string | null;
+}
+
+export interface IDescribeExperimentSummary {
+  run_id: string;
+  name: string;
+  description: string;
+  kind: string;
+  state: RunState;
+  user: string;
+  metric_key: string | null;
+  direction: string | null;
+  metrics: Record<string, any> | null;
+  best_trial: string | null;
+  trials: number;
+  started: string;
+  finished: string | null;
+}
+
+export interface IDescribeProducedModel {
+  name: string;
+  version: number;
+  trial_id: string | null;
+  metrics: Record<string, any>;
+}
+
+/** Per-step points of one metric: [[step, value], ...]. */
+export type ICurve = [number, number | null][];
+
+export interface IDescribeExperiment {
+  run_id: string;
+  name: string;
+  description: string;
+  kind: string;
+  state: RunState;
+  user: string;
+  params: Record<string, any>;
+  metric_key: string | null;
+  direction: string | null;
+  metrics: Record<string, any> | null;
+  best_trial: string | null;
+  seed: number;
+  rerun_of: string | null;
+  error: string;
+  started: string;
+  finished: string | null;
+  location: string;
+  environment: Record<string, any>;
+  code: Record<string, any>;
+  training_datasets: { name: string; version: number; commit_ids: any }[];
+  models: IDescribeProducedModel[];
+  trials: IDescribeTrialSummary[];
+  /** per trial, per metric */
+  curves: Record<string, Record<string, ICurve>>;
+  tags: Record<string, any>;
+  tensorboard: string | null;
+}
+
+export interface IDescribeTrial {
+  run_id: string;
+  trial_id: string;
+  params: Record<string, any>;
+  state: RunState;
+  metrics: Record<string, any> | null;
+  error: string;
+  seed: number;
+  started: string | null;
+  finished: string | null;
+  history: { name: string; step: number; value: number | null; time: number | null }[];
+  stdout: string;
+  stderr: string;
+  artifacts: { name: string; size: number }[];
+}
+
+export interface IListExperimentsQuery {
+  name?: string;
+  state?: RunState;
+  user?: string;
+  sort?: string;
+  order?: 'desc' | 'asc';
+}
+
+/** The REST path of the project's experiments (and of a run, a resource below it). */
+export function experimentPath(project: string, ...rest: string[]): string {
+  return apiPath('projects', project, 'experiments', ...rest);
+}
+
+export const experimentsApi = {
+  list: (project: string, query: IListExperimentsQuery = {}) =>
+    requestAPI<{ experiments: IDescribeExperimentSummary[] }>(experimentPath(project), {
+      query: { ...query }
+    }).then(r => r.experiments),
+  describe: (project: string, run: string) => requestAPI<IDescribeExperiment>(experimentPath(project, run)),
+  trial: (project: string, run: string, trial: string, tail?: number) =>
+    requestAPI<IDescribeTrial>(experimentPath(project, run, 'trials', trial), { query: { tail } }),
+  startTensorBoard: (project: string, run: string) =>
+    requestAPI<{ run_id: string; url: string | null }>(experimentPath(project, run, 'tensorboard'), {
+      method: 'POST'
+    }),
+  stopTensorBoard: (project: string, run: string) =>
+    requestAPI<void>(experimentPath(project, run, 'tensorboard'), { method: 'DELETE' })
+};

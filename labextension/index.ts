@@ -3,6 +3,7 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { DatasetsPanel } from './datasets/panel';
+import { ExperimentsPanel } from './experiments/panel';
 import { FeatureStorePanel } from './featurestore/panel';
 import { SearchPanel } from './search/panel';
 import { registerPanel } from './sidebar/panels';
@@ -13,6 +14,7 @@ export { registerPanel } from './sidebar/panels';
 registerPanel({ id: 'datasets', label: 'Datasets', rank: 10, create: context => new DatasetsPanel(context) });
 registerPanel({ id: 'search', label: 'Search', rank: 20, create: context => new SearchPanel(context) });
 registerPanel({ id: 'featurestore', label: 'Feature Store', rank: 30, create: context => new FeatureStorePanel(context) });
+registerPanel({ id: 'experiments', label: 'Experiments', rank: 40, create: context => new ExperimentsPanel(context) });
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'eolab:sidebar',
@@ -46,6 +48,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         app.shell.activateById(sidebar.id);
         return sidebar.showPanel('featurestore', { ...(args as Record<string, any>), kind: 'trainingdataset' });
+      }
+    });
+    app.commands.addCommand('eolab:open-experiment', {
+      label: 'Open an experiment run in the eolab Experiments panel',
+      execute: args => {
+        app.shell.activateById(sidebar.id);
+        return sidebar.showPanel('experiments', args as Record<string, any>);
       }
     });
     palette?.addItem({ command: 'eolab:open-sidebar', category: 'eolab' });

@@ -1,2 +1,3 @@
 import './base.css';
 import './featurestore.css';
+import './experiments.css';

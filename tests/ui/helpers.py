@@ -682,3 +682,150 @@ class SplitShown:
     size: int
     width: float
     selected: bool
+
+
+class ExperimentsPanel:
+    """The Experiments tab: the runs table, one run in detail, or a comparison of runs."""
+
+    def __init__(self, page: Page, root: Locator) -> None:
+        self.page = page
+        self.root = root
+        expect(root).to_be_visible()
+        self.runs = root.locator("tr.eolab-exp-run")
+        self.name_filter = root.locator(".eolab-exp-filter")
+        self.state_filter = root.locator(".eolab-exp-state-filter")
+        self.compare_button = root.locator(".eolab-exp-compare")
+        self.status = root.locator(".eolab-exp-toolbar + .eolab-status")
+        self.detail = root.locator(".eolab-exp-detail")
+        self.comparison = root.locator(".eolab-exp-compare-view")
+        self.crumbs = root.locator(".eolab-exp-crumbs")
+
+    @classmethod
+    def show(cls, sidebar: EolabSidebar) -> ExperimentsPanel:
+        sidebar.show("Experiments")
+        return cls(sidebar.page, sidebar.panel("experiments"))
+
+    # ---- the runs table -------------------------------------------------------------------
+
+    def run(self, run_id: str) -> Locator:
+        return self.runs.and_(self.root.locator(f"[data-run={attr(run_id)}]"))
+
+    def wait_listed(self, run_id: str) -> Locator:
+        row = self.run(run_id)
+        expect(row).to_be_visible()
+        return row
+
+    def run_ids(self) -> list[str]:
+        return self.runs.evaluate_all("els => els.map(e => e.dataset.run)")
+
+    def sort_by(self, column: str) -> None:
+        """Click the header of ``column`` ('field:name', 'field:state', 'metric:accuracy'...)."""
+        self.root.locator(f'th[data-sort="{column}"]').click()
+
+    def sorted_column(self) -> tuple[str, str]:
+        th = self.root.locator("th.eolab-exp-sorted")
+        return th.get_attribute("data-sort") or "", th.get_attribute("aria-sort") or ""
+
+    def metric_cells(self, metric: str) -> list[str]:
+        return self.root.locator(
+            f"tr.eolab-exp-run td[data-metric={attr(metric)}]"
+        ).all_inner_texts()
+
+    def filter_by(self, name: str = "", state: str = "") -> None:
+        self.name_filter.fill(name)
+        self.state_filter.select_option(state)
+
+    def tick(self, run_id: str) -> None:
+        self.run(run_id).locator("input.eolab-exp-select").check()
+
+    def refresh(self) -> None:
+        self.root.locator(".eolab-exp-refresh").click()
+
+    def back_to_list(self) -> None:
+        self.crumbs.locator(".eolab-crumb").click()
+        expect(self.name_filter).to_be_visible()
+
+    # ---- one run ---------------------------------------------------------------------------
+
+    def open(self, run_id: str, name: str) -> None:
+        self.wait_listed(run_id).click()
+        expect(self.detail.locator(".eolab-exp-title")).to_have_text(name)
+
+    def state(self) -> str:
+        return self.detail.locator(".eolab-exp-header .eolab-exp-state").inner_text()
+
+    def table_values(self, cls: str) -> dict[str, str]:
+        rows = self.detail.locator(f".{cls} tr").evaluate_all(
+            "els => els.map(e => [e.dataset.key, e.querySelector('td').textContent])"
+        )
+        return dict(rows)
+
+    def curve_series(self) -> dict[str, int]:
+        """The lines of the curves chart: label → number of steps."""
+        lines = self.root.locator(".eolab-exp-chart:visible path.eolab-exp-line")
+        expect(lines.first).to_be_attached()
+        pairs = lines.evaluate_all("els => els.map(e => [e.dataset.series, e.dataset.points])")
+        return {label: int(points) for label, points in pairs}
+
+    def choose_curve(self, metric: str) -> None:
+        self.root.locator(
+            ".eolab-exp-curve-metric:visible, .eolab-exp-compare-metric:visible"
+        ).select_option(metric)
+
+    def scatter_trials(self) -> list[str]:
+        points = self.detail.locator("svg.eolab-exp-scatter circle.eolab-exp-point")
+        expect(points.first).to_be_attached()
+        return points.evaluate_all("els => els.map(e => e.dataset.trial)")
+
+    def best_point(self) -> str | None:
+        return self.detail.locator("circle.eolab-exp-point-best").get_attribute("data-trial")
+
+    def trial_states(self) -> dict[str, str]:
+        rows = self.detail.locator("tr.eolab-exp-trial").evaluate_all(
+            "els => els.map(e => [e.dataset.trial, e.querySelector('.eolab-exp-state').textContent])"
+        )
+        return dict(rows)
+
+    def select_trial(self, trial_id: str) -> None:
+        self.detail.locator(f"tr.eolab-exp-trial[data-trial={attr(trial_id)}]").click()
+        expect(self.detail.locator(".eolab-exp-log-trial")).to_have_value(trial_id)
+
+    @property
+    def stdout(self) -> Locator:
+        return self.detail.locator(".eolab-exp-stdout")
+
+    def artifacts(self) -> list[str]:
+        return self.detail.locator(".eolab-exp-artifacts li").evaluate_all(
+            "els => els.map(e => e.dataset.name)"
+        )
+
+    def datasets(self) -> list[str]:
+        return self.detail.locator("a.eolab-exp-dataset").all_inner_texts()
+
+    def models(self) -> list[str]:
+        return self.detail.locator(".eolab-exp-models li").evaluate_all(
+            "els => els.map(e => e.dataset.name + ' v' + e.dataset.version)"
+        )
+
+    def open_tensorboard(self) -> None:
+        self.detail.locator(".eolab-exp-tensorboard").click()
+
+    @property
+    def detail_status(self) -> Locator:
+        return self.detail.locator(".eolab-status").first
+
+    # ---- comparison -------------------------------------------------------------------------
+
+    def compare(self, count: int) -> None:
+        expect(self.compare_button).to_have_text(f"Compare {count}")
+        self.compare_button.click()
+        expect(self.comparison.locator(".eolab-exp-compare-table")).to_be_visible()
+
+    def compared_rows(self) -> dict[str, tuple[list[str], bool]]:
+        """key → (each run's value, whether the row is marked as differing)."""
+        rows = self.comparison.locator("tr.eolab-exp-compare-row").evaluate_all(
+            """els => els.map(e => [e.dataset.key,
+                   Array.from(e.querySelectorAll('td')).map(td => td.textContent),
+                   e.classList.contains('eolab-exp-diff')])"""
+        )
+        return {key: (values, differs) for key, values, differs in rows}
