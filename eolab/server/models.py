@@ -688,3 +688,111 @@ class DescribeTrial(Model):
 class DescribeTensorBoard(Model):
     run_id: str
     url: str | None
+
+
+# ---- model serving ----------------------------------------------------------------------------
+
+
+class ServingStatus(StrEnum):
+    starting = "Starting"
+    running = "Running"
+    stopping = "Stopping"
+    stopped = "Stopped"
+    failed = "Failed"
+
+
+class ModelServerKind(StrEnum):
+    tensorflow = "tensorflow"
+    python = "python"
+
+
+class BatchingSettings(Model):
+    max_batch_size: int = 32
+    batch_timeout_micros: int = 2000
+
+
+class CreateOrUpdateServing(Model):
+    model_name: str
+    model_version: int | None = Field(None, description="None: the model's latest version")
+    model_server: ModelServerKind = ModelServerKind.tensorflow
+    instances: int = 1
+    batching: BatchingSettings | bool = False
+    inference_logging: bool = True
+    topic: str | None = None
+
+
+class DescribeServingInstance(Model):
+    index: int
+    pid: int
+    port: int | None
+    status: ServingStatus
+    model_version: int
+    restarts: int
+    started_at: str
+    last_error: str
+
+
+class DescribeServing(Model):
+    name: str
+    model_name: str
+    model_version: int
+    model_server: ModelServerKind
+    requested_instances: int
+    available_instances: int
+    batching: BatchingSettings | None
+    inference_logging: bool
+    topic: str
+    status: ServingStatus
+    reason: str
+    proxy_port: int | None
+    endpoint: str | None = Field(description="TF-Serving base URL on the server's machine")
+    inference_url: str = ""
+    instances: list[DescribeServingInstance]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListServingsResponse(Model):
+    servings: list[DescribeServing]
+
+
+class DescribeInferenceRecord(Model):
+    partition: int
+    offset: int
+    timestamp: datetime
+    model_id: int
+    model_name: str
+    model_version: int
+    request_timestamp: datetime
+    response_http_code: int
+    inference_request: str
+    inference_response: str
+    latency_ms: float
+    instance: int
+
+
+class ListInferenceLogResponse(Model):
+    name: str
+    topic: str
+    records: list[DescribeInferenceRecord]
+
+
+class InferenceRequest(Model):
+    """TF Serving's request body: ``instances`` (rows) or ``inputs`` (columns) for predict,
+    ``examples`` (and ``context``) for classify and regress."""
+
+    signature_name: str | None = None
+    instances: Any = None
+    inputs: Any = None
+    context: dict[str, Any] | None = None
+    examples: list[Any] | None = None
+
+
+class InferenceResponse(Model):
+    """TF Serving's answer: ``predictions`` (rows), ``outputs`` (columns) or ``result``;
+    errors are ``{"error": "…"}``."""
+
+    predictions: Any = None
+    outputs: Any = None
+    result: Any = None

@@ -16,6 +16,7 @@ from eolab.server.base import API_PREFIX, ApiHandler
 from eolab.server.handlers import datasets, platform, projects, search, validation
 from eolab.server.handlers import experiments as exps
 from eolab.server.handlers import featurestore as fs
+from eolab.server.handlers import serving as sv
 from eolab.server.handlers import training_datasets as tds
 
 
@@ -47,6 +48,7 @@ FG = "/projects/{project}/featurestore/featuregroups"
 FGV = FG + "/{name}/versions/{v}"
 TD = "/projects/{project}/featurestore/trainingdatasets"
 TDV = TD + "/{name}/versions/{v}"
+SERVINGS = "/projects/{project}/servings"
 EXP = "/projects/{project}/experiments"
 
 ROUTES: list[Route] = [
@@ -488,5 +490,59 @@ ROUTES: list[Route] = [
             "delete": Op("Stop the run's TensorBoard", status=204),
         },
         tag="experiments",
+    ),
+    Route(
+        SERVINGS,
+        sv.ServingsResource,
+        {"get": Op("List the project's servings with status", response=m.ListServingsResponse)},
+        tag="serving",
+    ),
+    Route(
+        SERVINGS + "/{name}",
+        sv.ServingResource,
+        {
+            "get": Op("Describe a serving: status, instances, ports", response=m.DescribeServing),
+            "put": Op(
+                "Create or update a serving (a running one switches one instance at a time)",
+                m.CreateOrUpdateServing,
+                m.DescribeServing,
+            ),
+            "post": Op(
+                "?action=start (waits for every instance) or ?action=stop",
+                response=m.DescribeServing,
+                query=("action",),
+            ),
+            "delete": Op("Stop and delete a serving (its logs are kept)", status=204),
+        },
+        tag="serving",
+    ),
+    Route(
+        SERVINGS + "/{name}/inferencelog",
+        sv.InferenceLogResource,
+        {
+            "get": Op(
+                "Decoded inference log records, oldest first: ?from_offset= in every partition, "
+                "else the last ?limit= (default 100)",
+                response=m.ListInferenceLogResponse,
+                query=("from_offset", "limit"),
+            )
+        },
+        tag="serving",
+    ),
+    *(
+        Route(
+            f"/projects/{{project}}/inference/models/{{name}}:{verb}",
+            sv.InferenceResource,
+            {
+                "post": Op(
+                    f"TF Serving {verb} through the serving's proxy (errors in TF Serving's "
+                    '{"error": "..."} format)',
+                    m.InferenceRequest,
+                    m.InferenceResponse,
+                )
+            },
+            tag="inference",
+        )
+        for verb in ("predict", "classify", "regress")
     ),
 ]
