@@ -5,8 +5,9 @@ arguments, the ablation study, the number of workers. Then the run is opened
 (:class:`~eolab.experiments.tracking.Tracker`: code, environment, RUNNING row), the driver binds
 its endpoint, and the workers start on the project's engine the way experiment trials do
 (python: forkserver children; spark: one long Spark task each), each with a ``spec.json`` under
-``Experiments/<run>/workers/<worker>/`` holding the driver's address and the experiment's
-secret (readable by the owner only). A stop (``experiment.stop``) or a KeyboardInterrupt kills
+``Experiments/<run>/workers/<worker>/`` holding the driver's address and, in the environment it
+gives the worker, the experiment's secret (the file is readable by its owner only; the worker
+takes the secret out of its environment before any trial runs). A stop (``experiment.stop``) or a KeyboardInterrupt kills
 the workers with their process groups; trials that ended stay recorded.
 """
 
@@ -34,7 +35,7 @@ from eolab.experiments.lagom.optimizers import OptunaSearch
 from eolab.experiments.lagom.result import LagomResult
 from eolab.experiments.lagom.searchspace import Searchspace
 from eolab.experiments.lagom.view import LagomView, driver_trials
-from eolab.experiments.lagom.worker import serve
+from eolab.experiments.lagom.worker import SECRET_VARIABLE, serve
 from eolab.experiments.launch import _trial_env, check_seed, executor_for
 from eolab.experiments.states import EARLY_STOPPED, FINISHED, KILLED
 from eolab.experiments.tracking import Tracker, sys_path_for_workers
@@ -249,7 +250,6 @@ def lagom(
         endpoint = rpc.DriverEndpoint(tracker.run_id, secret, host)
         params = {
             "address": endpoint.address,
-            "secret": secret,
             "run_id": tracker.run_id,
             "code": str(tracker.run_dir / "code" / "train_fn.pkl"),
             "metric": config.metric,
@@ -258,7 +258,7 @@ def lagom(
             "timeout": max(REPLY_TIMEOUT_S, 10 * config.hb_interval),
             "ablation": str(study) if study is not None else None,
         }
-        env = _trial_env(project)
+        env = {**_trial_env(project), SECRET_VARIABLE: secret}  # in spec.json (0600) only
         launches = _worker_launches(
             tracker, workers, params, env, executor.threads(len(workers)), run_seed
         )

@@ -244,9 +244,11 @@ def run_one(
     return outcome
 
 
+SECRET_VARIABLE = "EOLAB_LAGOM_SECRET"
+
+
 def serve(
     address: str,
-    secret: str,
     run_id: str,
     worker: str,
     code: str,
@@ -258,7 +260,12 @@ def serve(
 ) -> dict[str, Any]:
     """The worker loop: register, then run trials until the driver says STOP.
 
-    Returns how many trials this worker ran (its own ``result.json``)."""
+    The experiment's secret comes in the environment (``EOLAB_LAGOM_SECRET``), which it leaves
+    at once, so that trials and what they start never see it. Returns how many trials this
+    worker ran (its own ``result.json``)."""
+    secret = os.environ.pop(SECRET_VARIABLE, "")
+    if not secret:
+        raise InvalidInput(f"a lagom worker needs the experiment's secret in {SECRET_VARIABLE}")
     endpoint = rpc.WorkerEndpoint(address, secret, run_id, worker, timeout)
     try:
         endpoint.request(rpc.REG, pid=os.getpid(), host=socket.gethostname())

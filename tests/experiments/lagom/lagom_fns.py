@@ -25,7 +25,11 @@ def curve(x: float, reporter, steps: int = 8, step_s: float = STEP_S) -> float:
 def quadratic(x: float, y: int, reporter) -> dict:
     """Best at x = 0.3, y = 2; two metrics returned."""
     reporter.broadcast(-abs(x - 0.3), 0)
-    return {"accuracy": 1.0 - (x - 0.3) ** 2 - 0.1 * abs(y - 2), "loss": (x - 0.3) ** 2}
+    return {
+        "accuracy": 1.0 - (x - 0.3) ** 2 - 0.1 * abs(y - 2),
+        "loss": (x - 0.3) ** 2,
+        "secret_seen": int(any("LAGOM" in name for name in os.environ)),
+    }
 
 
 def no_reporter(x: float) -> float:
@@ -149,3 +153,13 @@ def ablation_train(dataset_function, model_function, reporter) -> dict:
 
 def custom_dataset(num_epochs=1, batch_size=8):
     return None
+
+
+def wide_model():
+    """A custom model for the study: one wide hidden layer."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    return tf.keras.Sequential(
+        [layers.Dense(32, activation="relu", name="wide"), layers.Dense(1, "sigmoid", name="out")]
+    )

@@ -45,10 +45,15 @@ def test_loco_runs_a_base_trial_and_one_per_feature_and_layer(current, tiny_td):
     s = study()
     s.features.include("b")
     s.model.layers.include("my_dense_1", "my_dense_2")
+    s.model.layers.include_groups(prefix="my_dense")
+    s.model.add_custom_model_generator(lagom_fns.wide_model, "wide")
     config = AblationConfig(s, metric="accuracy", name="tiny")
     result = experiment.lagom(lagom_fns.ablation_train, config, num_workers=1, progress=False)
     trials = {t["params"]["component"]: t for t in result["trials"]}
-    assert list(trials) == ["base", "feature b", "layer my_dense_1", "layer my_dense_2"]
+    assert list(trials) == [
+        "base", "feature b", "layer my_dense_1", "layer my_dense_2", "layers my_dense*",
+        "custom wide",
+    ]  # fmt: skip
     assert all(t["state"] == "FINISHED" for t in trials.values()), result["trials"]
     shapes = {name: (t["metrics"]["inputs"], t["metrics"]["layers"]) for name, t in trials.items()}
     assert shapes == {
@@ -56,12 +61,15 @@ def test_loco_runs_a_base_trial_and_one_per_feature_and_layer(current, tiny_td):
         "feature b": (2, 3),  # the dataset without b
         "layer my_dense_1": (3, 2),  # the model without that layer
         "layer my_dense_2": (3, 2),
+        "layers my_dense*": (3, 1),  # the group removed together
+        "custom wide": (3, 2),
     }
+    assert trials["layers my_dense*"]["params"]["ablated_layers"] == ["my_dense_1", "my_dense_2"]
     assert trials["feature b"]["params"]["ablated_feature"] == "b"
     assert trials["layer my_dense_2"]["params"]["ablated_layers"] == ["my_dense_2"]
     assert all(len(t["curve"]) == 2 for t in trials.values())  # KerasEpochEnd broadcasts
     run = experiment.get_run(result["run_id"])
-    assert run.kind == "ablation" and run.state == "FINISHED" and len(run.trials) == 4
+    assert run.kind == "ablation" and run.state == "FINISHED" and len(run.trials) == 6
     assert run.params["study"]["features"] == ["b"]
     assert [(d["name"], d["version"]) for d in run.training_datasets] == [("tiny_td", 1)]
     assert result["best_id"] in {t.trial_id for t in run.trials}

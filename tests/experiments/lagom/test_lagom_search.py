@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 
 from eolab import experiment
@@ -95,13 +96,28 @@ def test_gridsearch_runs_the_grid_and_tpe_searches_the_space(current):
         (0.1, 1), (0.1, 2), (0.3, 1), (0.3, 2), (0.5, 1), (0.5, 2),
     ]  # fmt: skip
     assert grid["best_config"] == {"x": 0.3, "y": 2} and grid["best_val"] == 1.0
-    assert grid["trials"][0]["metrics"].keys() == {"accuracy", "loss"}
+    assert grid["trials"][0]["metrics"].keys() == {"accuracy", "loss", "secret_seen"}
+    assert all(t["metrics"]["secret_seen"] == 0 for t in grid["trials"])  # trials never see it
+    worker_dir = experiment.get_run(grid["run_id"]).directory / "workers" / "worker_00"
+    assert (worker_dir / "spec.json").stat().st_mode & 0o777 == 0o600
+    assert "secret" not in (worker_dir / "params.json").read_text().lower()
     space = Searchspace(x=("DOUBLE", [0.0, 1.0]), y=("INTEGER", [1, 3]))
     tpe = experiment.lagom(lagom_fns.quadratic, config(6, space, optimizer="tpe"), seed=2,
                            progress=False)  # fmt: skip
     assert tpe["finished"] == 6
     assert all(0 <= t["params"]["x"] <= 1 and t["params"]["y"] in (1, 2, 3) for t in tpe["trials"])
     assert experiment.get_run(tpe["run_id"]).params["optimizer"]["sampler"] == "TPESampler"
+
+
+def test_tpe_with_an_optuna_pruner_on_the_same_study_stops_trials(current):
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    cfg = config(10, optimizer="tpe", es_policy=pruner)
+    result = experiment.lagom(lagom_fns.curve, cfg, seed=5, progress=False)
+    stopped = [t for t in result["trials"] if t["state"] == "EARLY_STOPPED"]
+    assert stopped and all(t["note"].endswith("(MedianPruner rule)") for t in stopped)
+    best_x = result["best_config"]["x"]
+    assert all(t["params"]["x"] < best_x for t in stopped)
+    assert experiment.get_run(result["run_id"]).params["es_policy"] == "MedianPruner"
 
 
 def test_a_trial_that_raises_fails_alone_with_its_traceback_and_logs(current):
