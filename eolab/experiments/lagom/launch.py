@@ -263,7 +263,8 @@ def lagom(
             tracker, workers, params, env, executor.threads(len(workers)), run_seed
         )
         mode = progress if isinstance(progress, str) else ("auto" if progress else "off")
-        view = LagomView(count, f"{config.kind} {config.name}", config.metric, config.direction,
+        total = optimizer.num_trials  # a grid smaller than num_trials runs only its points
+        view = LagomView(total, f"{config.kind} {config.name}", config.metric, config.direction,
                          mode)  # fmt: skip
         lost_after = worker_timeout or max(30.0, 10 * config.hb_interval)
         budget = Budget(

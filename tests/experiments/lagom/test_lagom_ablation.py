@@ -142,3 +142,21 @@ def test_studies_that_cannot_run_write_nothing(current, tiny_td, make, error, me
     with pytest.raises(error, match=message):
         experiment.lagom(lagom_fns.ablation_train, AblationConfig(s, metric="accuracy"))
     assert nothing_written(current)
+
+
+def test_keras_callbacks_broadcast_epochs_and_batches():
+    from eolab.experiments.lagom import KerasBatchEnd, KerasEpochEnd, Reporter
+
+    model = lagom_fns.tiny_model()
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    epochs, batches = Reporter("val_accuracy"), Reporter("loss")
+    model.fit(
+        x, y, epochs=2, batch_size=8, validation_data=(x, y), verbose=0,
+        callbacks=[KerasEpochEnd(epochs, "val_accuracy"), KerasBatchEnd(batches)],
+    )  # fmt: skip
+    assert [step for step, _ in epochs.history] == [0, 1]
+    assert [step for step, _ in batches.history] == list(range(8))  # 4 batches x 2 epochs
+    with pytest.raises(InvalidInput, match="Keras logs have no 'val_auc' to broadcast"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[KerasEpochEnd(Reporter(), "val_auc")])

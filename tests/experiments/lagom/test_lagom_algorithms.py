@@ -1,19 +1,23 @@
-"""Optimizers and early-stopping rules on their own: ask/tell, no processes, no I/O."""
+"""Optimizers, early-stopping rules and the reporter on their own: ask/tell, no processes."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import optuna
 import pytest
 
+from eolab.errors import InvalidInput
 from eolab.experiments.lagom import (
     Asha,
+    EarlyStopped,
     GridSearch,
     MedianRule,
     OptunaPruning,
     OptunaSearch,
     RandomSearch,
+    Reporter,
     Searchspace,
 )
 from eolab.experiments.states import EARLY_STOPPED, FAILED, FINISHED
@@ -174,3 +178,22 @@ def test_an_optuna_pruner_decides_on_its_own_study():
     assert rule.should_stop("bad")
     rule.finish("bad", EARLY_STOPPED, 0.05)
     assert [t.state.name for t in rule.study.trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+
+
+def test_a_reporter_outside_a_trial_records_and_raises_once_stopped(capsys):
+    reporter = Reporter("accuracy")
+    reporter.broadcast(0.5)
+    reporter.broadcast(np.float32(0.75))  # NumPy numbers are metrics too
+    reporter.broadcast(0.8, step=5)
+    assert reporter.history == [(0, 0.5), (1, 0.75), (5, 0.8)]
+    assert reporter.drain() == [[0, 0.5], [1, 0.75], [5, 0.8]] and reporter.drain() == []
+    reporter.log("epoch done")
+    assert capsys.readouterr().out == "epoch done\n"
+    with pytest.raises(InvalidInput, match="a metric value must be a number, got str"):
+        reporter.broadcast("high")
+    with pytest.raises(InvalidInput, match="step must be an integer >= 0 or None, got -1"):
+        reporter.broadcast(0.1, step=-1)
+    reporter.request_stop()
+    with pytest.raises(EarlyStopped) as stopped:
+        reporter.broadcast(0.9)
+    assert (stopped.value.metric, stopped.value.step) == (0.9, 6)
