@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 import threading
@@ -92,6 +93,16 @@ def decode(secret: str, frames: list[bytes]) -> dict[str, Any]:
     return message
 
 
+def _bind_address(host: str) -> str:
+    """An IP address is bound as is; a host name binds every interface (ZeroMQ binds
+    interfaces, not names), which the workers reach by that name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "*"
+    return host
+
+
 @dataclass
 class Request:
     """A checked request from a worker, and where to send the reply."""
@@ -123,8 +134,8 @@ class DriverEndpoint:
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
-        port = self.socket.bind_to_random_port(f"tcp://{host}")
-        self.address = f"tcp://{host}:{port}"
+        port = self.socket.bind_to_random_port(f"tcp://{_bind_address(host)}")
+        self.address = f"tcp://{host}:{port}"  # what the workers connect to
         self._seq: dict[tuple[str, str], int] = {}
         self.dropped = 0
         self._poller = zmq.Poller()

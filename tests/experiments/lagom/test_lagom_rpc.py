@@ -90,3 +90,15 @@ def test_a_worker_whose_driver_does_not_answer_gives_up(driver):
     with pytest.raises(rpc.DriverGone, match="no reply to REG from the lagom driver within 0.3 s"):
         worker.request(rpc.REG, pid=1, host="h")  # signed with the wrong secret: dropped
     worker.close()
+
+
+def test_a_driver_known_by_host_name_is_reached_by_that_name():
+    driver = rpc.DriverEndpoint(RUN, rpc.new_secret(), host="localhost")
+    assert driver.address.startswith("tcp://localhost:")
+    worker = rpc.WorkerEndpoint(driver.address, driver.secret, RUN, "worker_00", timeout=5)
+    seen: list = []
+    thread = serve_once(driver, {"type_": rpc.OK}, seen)
+    assert worker.request(rpc.REG, pid=1, host="h")["type"] == rpc.OK
+    thread.join()
+    worker.close()
+    driver.close()
