@@ -167,8 +167,8 @@ export class RunsTable {
           h('th', {}, ''),
           this.header('run', { kind: 'field', name: 'name' }),
           this.header('state', { kind: 'field', name: 'state' }),
-          this.header('started', { kind: 'field', name: 'started' }),
-          ...metrics.map(m => this.header(m, { kind: 'metric', name: m }))
+          ...metrics.map(m => this.header(m, { kind: 'metric', name: m })),
+          this.header('started', { kind: 'field', name: 'started' })
         )
       )
     );
@@ -196,8 +196,8 @@ export class RunsTable {
           h('div', { class: 'eolab-meta' }, `${run.kind} · ${run.trials} trial${run.trials === 1 ? '' : 's'} · ${run.user}`)
         ),
         h('td', {}, stateBadge(run.state)),
-        h('td', { class: 'eolab-meta eolab-exp-started', title: utcText(run.started) }, utcText(run.started).slice(5, 16)),
-        ...metrics.map(m => h('td', { class: 'eolab-num', 'data-metric': m }, m in values ? formatNumber(values[m]) : ''))
+        ...metrics.map(m => h('td', { class: 'eolab-num', 'data-metric': m }, m in values ? formatNumber(values[m]) : '')),
+        h('td', { class: 'eolab-meta eolab-exp-started', title: utcText(run.started) }, utcText(run.started).slice(5, 16))
       );
       row.addEventListener('click', () => this.open(run.run_id));
       row.addEventListener('keydown', event => {
