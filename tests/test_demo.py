@@ -39,6 +39,10 @@ def test_quick_demo_runs_every_stage(tmp_path):
     # single run + 2 search trials + the mirrored chief each registered a version
     assert steps["best model"].startswith("ship_iceberg_classifier v")
     assert " of 4, val_accuracy " in steps["best model"]
+    assert steps["lagom (4 trials)"].startswith("best val_accuracy ")
+    ablation = steps["ablation (2 layers, LOCO)"]
+    assert ablation.startswith("base ") and "without layer my_conv_2 " in ablation
+    assert "without layer my_conv_3 " in ablation
     assert lines[0].splitlines()[1].split("|")[0].strip() == "stage"
     ws = Workspace.open(tmp_path / "demo")
     project = ws.get_project("ExtremeEarth")

@@ -14,6 +14,7 @@ from eolab.demo.featurestore import stage_featurestore
 from eolab.demo.ingest import stage_ingest
 from eolab.demo.preprocess import stage_preprocess
 from eolab.demo.training import stage_training
+from eolab.demo.tuning import stage_tuning
 from eolab.errors import InvalidInput
 from eolab.workspace import Workspace
 
@@ -22,6 +23,7 @@ STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("preprocess", stage_preprocess),
     ("featurestore", stage_featurestore),
     ("training", stage_training),
+    ("tuning", stage_tuning),
 ]
 
 __all__ = ["MARKER", "STAGES", "Summary", "run_demo"]

@@ -155,3 +155,45 @@ def train_cnn_mirrored(lr: float = 1e-3, epochs: int = 1, scale: float = 1.0) ->
     }
     version = export(model, {k: v for k, v in metrics.items() if k != "workers"})
     return {**metrics, "model_version": version or 0}
+
+
+def train_cnn_lagom(lr: float, dropout: float, reporter: Any, epochs: int = 1, scale: float = 1.0):
+    """A lagom trial: the CNN with the trial's learning rate and dropout; every epoch's
+    val_accuracy goes to the driver, which may stop the trial early."""
+    from eolab.experiments.lagom import KerasEpochEnd
+
+    train, validation = datasets()
+    model = build_cnn(lr, scale, dropout)
+    history = model.fit(
+        train,
+        validation_data=validation,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[KerasEpochEnd(reporter, metric="val_accuracy")],
+    )
+    return {"val_accuracy": float(history.history["val_accuracy"][-1])}
+
+
+def train_cnn_ablation(
+    dataset_function: Any, model_function: Any, reporter: Any, epochs: int = 1
+) -> dict:
+    """An ablation trial: the CNN without the trial's layer, on the demo's training datasets
+    (the three bands; the study's own dataset function would also hand over id and inc_angle)."""
+    import tensorflow as tf
+
+    from eolab.experiments.lagom import KerasEpochEnd
+
+    del dataset_function  # the bands are read by datasets(); no feature is ablated here
+    train, validation = datasets()
+    model = model_function()
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    history = model.fit(
+        train,
+        validation_data=validation,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[KerasEpochEnd(reporter, metric="val_accuracy")],
+    )
+    return {"val_accuracy": float(history.history["val_accuracy"][-1])}
