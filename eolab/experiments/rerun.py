@@ -106,6 +106,12 @@ def rerun(project: Project, run_id: str, progress: bool = True) -> RerunReport:
         row = find_run(s, prow, run_id)
         if row.state == RUNNING:
             raise Conflict(f"run {run_id} is still RUNNING; rerun it once it has ended")
+        if row.kind in ("lagom", "ablation"):
+            raise InvalidInput(
+                f"run {run_id} is a {row.kind} experiment: its trials were chosen by the driver "
+                "as the search went; run experiment.lagom again with the same config instead",
+                details={"run_id": run_id, "kind": row.kind},
+            )
         original: ExperimentRow = row
         trials = list(
             s.scalars(

@@ -86,6 +86,11 @@ def test_asha_trials_get_budgets_and_the_best_are_promoted(current):
         assert promoted["params"]["x"] in rung0  # a promotion reruns a rung-0 configuration
         assert len(promoted["curve"]) == promoted["params"]["budget"]
     assert result["best_config"]["budget"] > 1
+    from eolab.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="is a lagom experiment"):
+        experiment.rerun(result["run_id"], progress=False)
+    assert len(experiment.list_runs()) == 1  # nothing was started
 
 
 def test_gridsearch_runs_the_grid_and_tpe_searches_the_space(current):
