@@ -100,6 +100,12 @@ export class SearchPanel extends Widget implements IEolabPanel {
         this.context.showPanel('featurestore', { project: hit.project, kind: 'trainingdataset', name, version: Number(version) })
       );
     }
+    if (hit.kind === 'experiment' && hit.project) {
+      // ref: project/run_id
+      const run = hit.ref.slice(hit.project.length + 1);
+      li.classList.add('eolab-clickable');
+      li.addEventListener('click', () => this.context.showPanel('experiments', { project: hit.project, run }));
+    }
     return li;
   }
 }

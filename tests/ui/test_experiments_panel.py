@@ -152,12 +152,26 @@ def test_a_grid_search_in_detail(panel: ExperimentsPanel, runs) -> None:
 
     panel.open_tensorboard()  # the real one where installed; a clear message where not
     expect(panel.detail_status).to_contain_text(
-        re.compile(r"TensorBoard: http://127\.0\.0\.1:\d+/|TensorBoard is not installed")
+        re.compile(r"TensorBoard: http://127\.0\.0\.1:\d+/|TensorBoard is not installed"),
+        timeout=90_000,  # a real TensorBoard imports TensorFlow before it answers
     )
     if "http" in panel.detail_status.inner_text():
         from eolab.experiments import tensorboard
 
         assert tensorboard.stop(grid.run_id, grid.project)
+
+
+def test_search_hit_opens_the_run(sidebar: EolabSidebar, runs) -> None:
+    grid, _ = runs
+    search = sidebar.search()
+    ref = f"{PROJECT}/{grid.run_id}"
+    assert any(
+        h.kind == "experiment" and h.ref == ref for h in search.search("grid", "experiments")
+    )
+    search.open_hit("experiment", ref)
+    assert sidebar.current_tab() == "Experiments"
+    panel = ExperimentsPanel(sidebar.page, sidebar.panel("experiments"))
+    expect(panel.detail.locator(".eolab-exp-title")).to_have_text("ui grid")
 
 
 def test_compare_two_runs(panel: ExperimentsPanel, runs) -> None:
