@@ -47,6 +47,7 @@ from eolab.serving.servables import LoadError, Servable, load_servable
 
 MAIN = "from eolab.serving.model_server import main; main()"
 DEFAULT_MAX_BODY = 64 * 1024**2
+CHUNK = 1024**2  # body bytes per read: a 75x75x3 chip in JSON (~350 KB) in one piece
 INSTANCE_HEADER = "X-Eolab-Instance"
 _log = logging.getLogger("eolab.serving.instance")
 
@@ -257,12 +258,16 @@ class InferenceHandler(_Handler):
                     f"{self.server.max_body} bytes",
                 )  # fmt: skip
             self.server.check(name, version)
-            parsed = protocol.parse_json(body)
             signatures = self.server.servable.signatures
+            request = None
             if verb == "predict":
-                request = protocol.parse_predict(parsed, signatures)
-            else:
-                request = protocol.parse_examples(parsed, signatures, verb)
+                request = protocol.parse_predict_fast(body, signatures)
+            if request is None:
+                parsed = protocol.parse_json(body)
+                if verb == "predict":
+                    request = protocol.parse_predict(parsed, signatures)
+                else:
+                    request = protocol.parse_examples(parsed, signatures, verb)
             outputs = await self.server.infer(request)
             if verb == "predict":
                 payload = protocol.format_predict(outputs, request.columnar)
@@ -320,7 +325,9 @@ async def serve(server: ModelServer, ready: Path, stop: asyncio.Event | None = N
     """Listen on a free 127.0.0.1 port, report it, serve until SIGTERM, the parent is gone, or
     ``stop`` is set."""
     sockets = bind_sockets(0, "127.0.0.1")
-    http = HTTPServer(server.application(), max_body_size=server.max_body * 4 + 2**20)
+    http = HTTPServer(
+        server.application(), max_body_size=server.max_body * 4 + 2**20, chunk_size=CHUNK
+    )
     http.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
     write_json(ready, {"port": port, "pid": os.getpid()})

@@ -9,17 +9,97 @@ unchanged, with ``X-Eolab-Instance`` saying which instance answered.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from tornado import web
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httputil import HTTPHeaders, parse_response_start_line
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.tcpclient import TCPClient
 
 from eolab.serving.metrics import CONTENT_TYPE, ProxyMetrics
-from eolab.serving.model_server import DEFAULT_MAX_BODY, INSTANCE_HEADER
+from eolab.serving.model_server import CHUNK, DEFAULT_MAX_BODY, INSTANCE_HEADER
 
 _PASSED_HEADERS = ("Content-Type", INSTANCE_HEADER)
+MAX_IDLE = 16  # kept-alive connections per instance
+
+
+@dataclass
+class Response:
+    code: int
+    headers: HTTPHeaders
+    body: bytes
+
+
+class Upstreams:
+    """Kept-alive HTTP/1.1 connections to the instances (tornado's client opens a connection
+    per request; reusing them saves a connect and an accept per request)."""
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self._idle: dict[int, list[IOStream]] = {}
+        self._tcp = TCPClient()
+
+    async def _connect(self, port: int) -> IOStream:
+        stream = await self._tcp.connect("127.0.0.1", port, max_buffer_size=self.max_body * 4)
+        stream.set_nodelay(True)
+        return stream
+
+    async def _roundtrip(
+        self, stream: IOStream, method: str, uri: str, content_type: str, body: bytes
+    ) -> tuple[Response, bool]:
+        head = (
+            f"{method} {uri} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1")
+        await stream.write(head + body if len(body) < CHUNK else head)
+        if len(body) >= CHUNK:
+            await stream.write(body)
+        data = await stream.read_until_regex(b"\r?\n\r?\n", max_bytes=65536)
+        first, _, rest = data.decode("latin-1").partition("\n")
+        start = parse_response_start_line(first.strip())
+        headers = HTTPHeaders.parse(rest)
+        length = headers.get("Content-Length")
+        if length is None:  # our instances always send a length; anything else ends the stream
+            payload = await stream.read_until_close()
+            return Response(start.code, headers, payload), False
+        payload = await stream.read_bytes(int(length)) if int(length) else b""
+        keep = headers.get("Connection", "").lower() != "close"
+        return Response(start.code, headers, payload), keep
+
+    async def fetch(
+        self, port: int, method: str, uri: str, content_type: str, body: bytes, timeout: float
+    ) -> Response:
+        """One request on a kept-alive connection (a stale one is replaced once); OSError
+        when the instance cannot be reached, TimeoutError when it does not answer in time."""
+        idle = self._idle.setdefault(port, [])
+        while True:
+            reused = bool(idle)
+            stream = idle.pop() if reused else await self._connect(port)
+            try:
+                response, keep = await asyncio.wait_for(
+                    self._roundtrip(stream, method, uri, content_type, body), timeout
+                )
+            except StreamClosedError:
+                stream.close()
+                if reused:
+                    continue  # the instance closed it while idle: try a fresh connection
+                raise
+            except BaseException:
+                stream.close()
+                raise
+            if keep and len(idle) < MAX_IDLE and not stream.closed():
+                idle.append(stream)
+            else:
+                stream.close()
+            return response
+
+    def forget(self, port: int) -> None:
+        for stream in self._idle.pop(port, []):
+            stream.close()
 
 
 class Proxy:
@@ -32,7 +112,7 @@ class Proxy:
         self.metrics = ProxyMetrics()
         self._rotation: list[tuple[int, int]] = []
         self._next = 0
-        self.client = AsyncHTTPClient(force_instance=True, max_clients=128)
+        self.client = Upstreams(max_body)
 
     @property
     def upstreams(self) -> list[tuple[int, int]]:
@@ -45,6 +125,9 @@ class Proxy:
         self.metrics.instances_up.set(len(self._rotation))
 
     def remove(self, index: int, port: int | None = None) -> None:
+        for i, p in self._rotation:
+            if i == index and port in (None, p):
+                self.client.forget(p)
         self._rotation = [
             (i, p) for i, p in self._rotation if not (i == index and port in (None, p))
         ]
@@ -114,32 +197,24 @@ class ForwardHandler(web.RequestHandler):
             limit = self.proxy.max_body
             self._answer(413, error_body(f"request body is larger than the limit of {limit} bytes"))
             return
-        body = b"".join(self._chunks) if self.request.method == "POST" else None
-        headers = {"Content-Type": self.request.headers.get("Content-Type", "application/json")}
+        body = b"".join(self._chunks)
+        content_type = self.request.headers.get("Content-Type", "application/json")
         tried: set[tuple[int, int]] = set()
         while (upstream := self.proxy.pick(tried)) is not None:
             tried.add(upstream)
-            request = HTTPRequest(
-                f"http://127.0.0.1:{upstream[1]}{self.request.uri}",
-                method=self.request.method,
-                headers=headers,
-                body=body,
-                request_timeout=self.proxy.timeout_s,
-                follow_redirects=False,
-                decompress_response=False,
-            )
             try:
-                response = await self.proxy.client.fetch(request, raise_error=False)
-            except HTTPClientError as exc:  # a timeout: the instance is alive but stuck
-                if exc.response is None:
-                    self._answer(504, error_body(f"instance {upstream[0]} timed out: {exc}"))
-                    return
-                response = exc.response
+                response = await self.proxy.client.fetch(
+                    upstream[1], self.request.method or "GET", self.request.uri or "/",
+                    content_type, body, self.proxy.timeout_s,
+                )  # fmt: skip
+            except TimeoutError:  # alive but stuck: do not send the request again
+                self._answer(504, error_body(f"instance {upstream[0]} did not answer in time"))
+                return
             except OSError:  # refused or reset: it is gone, try the next one
                 self.proxy.metrics.upstream_errors.inc()
                 continue
             passed = {k: response.headers[k] for k in _PASSED_HEADERS if k in response.headers}
-            self._answer(response.code, response.body or b"", passed)
+            self._answer(response.code, response.body, passed)
             return
         self._answer(503, error_body(f"serving {self.proxy.name} has no running instance"))
 

@@ -163,6 +163,14 @@ def _check_int(value: Any, field: str, low: int, high: int | None = None) -> int
     return value
 
 
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Do two specs serve the same thing (the generation aside)?"""
+    strip = {"generation"}
+    return {k: v for k, v in old.items() if k not in strip} == json.loads(
+        json.dumps({k: v for k, v in new.items() if k not in strip})
+    )
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -327,6 +335,8 @@ class Servings:
         new instances cannot start, the old settings are put back and ServingFailed raised."""
         folder = runtime.run_dir(self.project.root, name)
         old_spec = runtime.read_json(folder / runtime.SPEC_FILE)
+        if old_spec is not None and _same(old_spec, spec):
+            return  # nothing changed: no restart
         runtime.write_json(folder / runtime.SPEC_FILE, spec)
         runtime.signal_process(runtime.current_state(folder).get("pid"), signal.SIGHUP)
         state = self._wait_update(name, spec["generation"])

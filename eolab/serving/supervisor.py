@@ -37,7 +37,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from eolab.serving import runtime
-from eolab.serving.model_server import DEFAULT_MAX_BODY, ready_file
+from eolab.serving.model_server import CHUNK, DEFAULT_MAX_BODY, ready_file
 from eolab.serving.model_server import MAIN as INSTANCE_MAIN
 from eolab.serving.proxy import Proxy
 from eolab.serving.runtime import Status
@@ -331,7 +331,11 @@ class Supervisor:
             self.write_state()
             return 1
         sockets = bind_sockets(0, "127.0.0.1")
-        server = HTTPServer(self.proxy.application(), max_body_size=self.proxy.max_body * 4 + 2**20)
+        server = HTTPServer(
+            self.proxy.application(),
+            max_body_size=self.proxy.max_body * 4 + 2**20,
+            chunk_size=CHUNK,
+        )
         server.add_sockets(sockets)
         self.proxy_port = sockets[0].getsockname()[1]
         if not self._stop.is_set():

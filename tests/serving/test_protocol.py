@@ -3,6 +3,7 @@ shapes; and the dynamic batcher on a real NumPy model."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -220,3 +221,46 @@ def test_batching_values():
     assert BatchingConfig.from_value(False) is None
     assert BatchingConfig.from_value(True) == BatchingConfig()
     assert BatchingConfig.from_value({"max_batch_size": 4}).max_batch_size == 4
+
+
+# ---- the fast path ----------------------------------------------------------------------------
+
+CHIP = {"serving_default": Signature({"chip": TensorSpec("chip", "float32", (None, 5, 5, 3))})}
+
+
+def test_the_fast_path_gives_what_the_general_parser_gives():
+    rng = np.random.default_rng(0)
+    chips = rng.normal(-20, 5, (2, 5, 5, 3)).astype(np.float32)
+    raw = json.dumps({"signature_name": "serving_default", "instances": chips.tolist()}).encode()
+    fast = protocol.parse_predict_fast(raw, CHIP)
+    slow = protocol.parse_predict(protocol.parse_json(raw), CHIP)
+    assert fast is not None and (fast.rows, fast.columnar) == (2, False)
+    np.testing.assert_array_equal(fast.inputs["chip"], slow.inputs["chip"])
+    assert fast.inputs["chip"].dtype == np.float32
+    tight = b'{"instances":[[1e3,-2E-2,3,4]]}'
+    got = protocol.parse_predict_fast(tight, ONE)
+    assert got is not None
+    np.testing.assert_array_equal(got.inputs["x"], np.float32([[1000.0, -0.02, 3.0, 4.0]]))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"instances": [[1, 2, 3]]}',  # wrong shape
+        b'{"instances": [[1, 2, 3, 4, 5, 6, 7, 8]]}',  # right count, wrong nesting
+        b'{"instances": [[1, 2], [3, 4, 5, 6, 7, 8]]}',  # ragged
+        b'{"instances": [[1, 2, 3, NaN]]}',
+        b'{"instances": [[1, "2", 3, 4]]}',
+        b'{"instances": []}',
+        b'{"instances": [[1, 2, 3, 4]], "inputs": [[1, 2, 3, 4]]}',
+        b'{"instances": [[1, 2, 3, 4]], "signature_name": "serving_default"}',  # key order
+        b'{"inputs": [[1, 2, 3, 4]]}',
+    ],
+)
+def test_the_fast_path_leaves_anything_unusual_to_the_general_parser(raw):
+    assert protocol.parse_predict_fast(raw, ONE) is None
+
+
+def test_the_fast_path_refuses_an_unknown_signature_like_the_general_one():
+    with pytest.raises(ProtocolError, match='"other" not found'):
+        protocol.parse_predict_fast(b'{"signature_name": "other", "instances": [[1]]}', ONE)

@@ -113,6 +113,12 @@ def test_requests_go_round_robin_over_two_instances(sv, summer):
     assert set(who) == {"0", "1"} and all(a != b for a, b in zip(who, who[1:], strict=False))
 
 
+def test_updating_with_the_same_settings_restarts_nothing(sv, summer):
+    before = [i.pid for i in sv.get_serving(summer).instances]
+    same = sv.create_or_update(summer, "summer", 1, model_server="python", instances=2)
+    assert [i.pid for i in same.instances] == before and same.status == "Running"
+
+
 def test_make_inference_request_speaks_tf_serving(sv, summer):
     assert sv.make_inference_request(summer, [[1, 2, 3, 4]]) == {"predictions": [10.0]}
     assert sv.make_inference_request(summer, np.ones((2, 4), np.float32)) == {

@@ -71,8 +71,9 @@ class LogWriter(ABC):
     """Appends to one partition; a partition has one writer at a time."""
 
     @abstractmethod
-    def append(self, payloads: list[bytes], timestamp_ms: int | None = None) -> int:
-        """Append in order; return the last record's offset."""
+    def append(self, payloads: list[bytes], timestamp_ms: int | list[int] | None = None) -> int:
+        """Append in order, stamped (Kafka's CreateTime) with one time, one per record, or
+        now; return the last record's offset."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -172,15 +173,17 @@ class InferenceLogger:
             except queue.Empty:
                 return
 
-    def _encode(self) -> list[bytes]:
-        payloads = []
+    def _encode(self) -> tuple[list[bytes], list[int]]:
+        """The pending records encoded, with their request times as the log's timestamps."""
+        payloads, stamps = [], []
         for record in self._pending:
             try:
                 payloads.append(encode(record))
+                stamps.append(int(record["requestTimestamp"]))
             except Exception as exc:  # noqa: BLE001 - a bad record is dropped, not retried
                 self.dropped += 1
                 self.last_error = f"record not encodable: {exc}"
-        return payloads
+        return payloads, stamps
 
     def _loop(self) -> None:
         writer: LogWriter | None = None
@@ -193,8 +196,8 @@ class InferenceLogger:
             try:
                 if writer is None:
                     writer = self.backend.open_writer(self.partition)
-                payloads = self._encode()
-                writer.append(payloads)
+                payloads, stamps = self._encode()
+                writer.append(payloads, stamps)
                 self.written += len(payloads)
                 self._pending = []
                 backoff = 0.05

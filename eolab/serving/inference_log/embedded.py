@@ -146,13 +146,18 @@ class PartitionWriter(LogWriter):
         self._checked = 0.0
         self.enforce_retention()
 
-    def append(self, payloads: list[bytes], timestamp_ms: int | None = None) -> int:
-        """Append records in order; return the offset of the last one."""
+    def append(self, payloads: list[bytes], timestamp_ms: int | list[int] | None = None) -> int:
+        """Append records in order (with one timestamp, one per record, or now); return the
+        offset of the last one."""
         if not payloads:
             return self.next_offset - 1
+        stamps = timestamp_ms if isinstance(timestamp_ms, list) else None
         stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
         first = self.next_offset
-        data = b"".join(frame(first + i, stamp, p) for i, p in enumerate(payloads))
+        data = b"".join(
+            frame(first + i, stamps[i] if stamps else stamp, p)  # type: ignore[arg-type]
+            for i, p in enumerate(payloads)
+        )
         view = memoryview(data)
         while view:
             written = self._file.write(view)
