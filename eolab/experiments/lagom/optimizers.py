@@ -15,6 +15,8 @@ trial failed or was lost.
   hyperparameter.
 - ``OptunaSearch``: an optuna sampler (TPE, GP...) in ask/tell mode, intermediate values
   reported, early-stopped trials told as pruned.
+- ``"gp"`` is optuna's GPSampler where torch and scipy import, else the numpy-only
+  :class:`~eolab.experiments.lagom.gp.GaussianProcessSearch`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from eolab.errors import ConfigurationError, InvalidInput
+from eolab.errors import InvalidInput
 from eolab.experiments.lagom.searchspace import (
     CATEGORICAL,
     DISCRETE,
@@ -299,14 +301,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def check_gp_available() -> None:
-    missing = [m for m in ("torch", "scipy") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ConfigurationError(
-            f"optimizer 'gp' uses optuna's GPSampler, which needs {' and '.join(missing)} "
-            f"(not installed here: pip install {' '.join(missing)}); or use optimizer='tpe'",
-            details={"missing": missing},
-        )
+def gp_sampler_available() -> bool:
+    """Whether optuna's GPSampler can run here (it imports torch and scipy)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "scipy"))
 
 
 def make_optimizer(spec: Any) -> Optimizer:
@@ -324,8 +321,11 @@ def make_optimizer(spec: Any) -> Optimizer:
         if name == "tpe":
             return OptunaSearch("tpe")
         if name == "gp":
-            check_gp_available()
-            return OptunaSearch("gp")
+            if gp_sampler_available():
+                return OptunaSearch("gp")
+            from eolab.experiments.lagom.gp import GaussianProcessSearch
+
+            return GaussianProcessSearch()
     else:
         try:
             import optuna
