@@ -43,6 +43,7 @@ from eolab.serving.batching import Batcher, BatchingConfig
 from eolab.serving.inference_log.base import InferenceLogger, open_backend
 from eolab.serving.metrics import CONTENT_TYPE, InstanceMetrics
 from eolab.serving.protocol import InferenceRequest, ProtocolError
+from eolab.serving.runtime import write_json
 from eolab.serving.servables import LoadError, Servable, load_servable
 
 MAIN = "from eolab.serving.model_server import main; main()"
@@ -288,13 +289,6 @@ class InferenceHandler(_Handler):
 
 
 # ---- the instance process -------------------------------------------------------------------
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically (temp file + rename), so that a reader never sees half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload))
-    tmp.replace(path)
 
 
 def ready_file(run_dir: str | Path, index: int, generation: int) -> Path:

@@ -31,6 +31,8 @@ from eolab.catalog.models import ModelRow, ServingRow, User
 from eolab.catalog.models import Project as ProjectRow
 from eolab.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from eolab.experiments.tracking import project_tx
+from eolab.models.registry import _find as find_model_version
+from eolab.models.registry import _jsonable
 from eolab.names import check_name
 from eolab.serving import runtime
 from eolab.serving.batching import BatchingConfig
@@ -148,8 +150,6 @@ def _find(s: Session, prow: ProjectRow, name: Any) -> ServingRow:
 
 
 def _find_model(s: Session, prow: ProjectRow, name: str, version: int | None) -> ModelRow:
-    from eolab.models.registry import _find as find_model_version
-
     return find_model_version(s, prow, name, version)
 
 
@@ -169,16 +169,6 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return {k: v for k, v in old.items() if k not in strip} == json.loads(
         json.dumps({k: v for k, v in new.items() if k not in strip})
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 class Servings:

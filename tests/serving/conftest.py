@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,10 +78,54 @@ def serving_ws(serving_home: Path) -> Iterator[eolab.Workspace]:
     yield ws
 
 
+_TF_WANTED = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Note whether any collected test needs the TensorFlow serving (it starts early)."""
+    global _TF_WANTED
+    _TF_WANTED = any("tf_serving" in getattr(item, "fixturenames", ()) for item in items)
+
+
+class Background(threading.Thread):
+    """Builds the tiny SavedModel and starts serving ``Tiny`` while other tests run: both
+    import TensorFlow (about 10 s each), which the python-model tests need not wait for."""
+
+    def __init__(self, project: eolab.Project, folder: Path) -> None:
+        super().__init__(name="tf-serving-setup", daemon=True)
+        self.project = project
+        self.folder = folder
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+            subprocess.run(
+                [sys.executable, "-c", TINY_MODEL, str(self.folder)],
+                check=True, env=env, capture_output=True,
+            )  # fmt: skip
+            ModelRegistry(self.project).export(self.folder, "tiny")
+            self.project.serving.create_or_update("Tiny", "tiny", 1)
+            self.project.serving.start("Tiny")
+        except BaseException as exc:  # noqa: BLE001 - reported by the tf_serving fixture
+            self.error = exc
+
+
 @pytest.fixture(scope="session")
-def serving_project(serving_ws: eolab.Workspace) -> Iterator[eolab.Project]:
+def serving_project(
+    serving_ws: eolab.Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[eolab.Project]:
+    """ExtremeEarth; when TensorFlow tests were collected, serving ``Tiny`` starts at once in
+    the background."""
     project = serving_ws.create_project("ExtremeEarth")
+    setup = None
+    if _TF_WANTED:
+        setup = Background(project, tmp_path_factory.mktemp("tiny") / "model")
+        setup.start()
+    project.tf_setup = setup  # type: ignore[attr-defined]
     yield project
+    if setup is not None:
+        setup.join()
     for serving in project.serving.get_servings():
         project.serving.stop(serving.name)
 
@@ -96,23 +141,15 @@ def sv(serving_project: eolab.Project) -> Servings:
 
 
 @pytest.fixture(scope="session")
-def tiny_saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tf.keras Dense model (4 -> 3 -> 1 sigmoid) saved as a SavedModel, in a subprocess so
-    that this process does not import TensorFlow."""
-    path = tmp_path_factory.mktemp("tiny") / "model"
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run(
-        [sys.executable, "-c", TINY_MODEL, str(path)], check=True, env=env, capture_output=True
-    )
-    return path
-
-
-@pytest.fixture(scope="session")
-def tf_serving(sv: Servings, registry: ModelRegistry, tiny_saved_model: Path) -> str:
-    """Serving ``Tiny`` of the tiny SavedModel: one TensorFlow instance, logging on."""
-    registry.export(tiny_saved_model, "tiny")
-    sv.create_or_update("Tiny", "tiny", 1)
-    sv.start("Tiny")
+def tf_serving(serving_project: eolab.Project) -> str:
+    """Serving ``Tiny``: a tf.keras Dense model (4 -> 3 -> 1 sigmoid) saved as a SavedModel
+    (in a subprocess: this process never imports TensorFlow), one TensorFlow instance,
+    logging on."""
+    setup = serving_project.tf_setup  # type: ignore[attr-defined]
+    assert setup is not None, "the TensorFlow serving was not started at session start"
+    setup.join()
+    if setup.error is not None:
+        raise setup.error
     return "Tiny"
 
 

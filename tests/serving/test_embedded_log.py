@@ -130,7 +130,7 @@ WRITER = textwrap.dedent(
     while True:
         size = 20_000
         if i == 200:
-            size = 256 * 1024**2
+            size = 64 * 1024**2
             print("big", flush=True)
         writer.append([bytes([i % 251]) * size])
         i += 1
@@ -156,7 +156,7 @@ def test_kill_9_while_writing_leaves_a_log_that_reads_and_resumes(tmp_path):
         with pytest.raises(PartitionBusy):  # one writer per partition
             log.open_writer(0, block=False)
         assert child.stdout is not None
-        child.stdout.readline()  # a 256 MB record is about to be written
+        child.stdout.readline()  # a 64 MB record is about to be written
         path = segment_files(log)[-1]
         before = path.stat().st_size
         while path.stat().st_size == before and time.monotonic() < deadline:
@@ -175,7 +175,7 @@ def test_kill_9_while_writing_leaves_a_log_that_reads_and_resumes(tmp_path):
     # whatever part of a frame the kill left is cut, nothing more
     valid_end = sum(HEADER.size + len(e.payload) for e in readable)
     assert writer.cut_bytes == size - valid_end
-    assert writer.cut_bytes > 0 and last == 199  # the 256 MB record was torn, and cut
+    assert writer.cut_bytes > 0 and last == 199  # the 64 MB record was torn, and cut
     assert path.stat().st_size == valid_end
     assert writer.append([b"after"]) == last + 1
     writer.close()
