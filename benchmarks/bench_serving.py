@@ -181,7 +181,7 @@ def main() -> None:
         )  # fmt: skip
         sv.create_or_update("Trivial", "trivial", 1, model_server="python", inference_logging=False)
         names = ["Cnn", "CnnNoLog", "CnnBatched", "Trivial"]
-        starters = [threading.Thread(target=sv.start, args=(n,)) for n in names]
+        starters = [threading.Thread(target=sv.start, args=(n, 300.0, False)) for n in names]
         for t in starters:
             t.start()
         for t in starters:

@@ -51,9 +51,9 @@ def create_or_update(
     )  # fmt: skip
 
 
-def start(name: str, timeout_s: float = 300.0) -> Serving:
+def start(name: str, timeout_s: float = 300.0, progress: bool = True) -> Serving:
     """Start it and wait until every instance answers."""
-    return _servings().start(name, timeout_s)
+    return _servings().start(name, timeout_s, progress)
 
 
 def stop(name: str) -> Serving:

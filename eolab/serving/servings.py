@@ -42,6 +42,7 @@ from eolab.serving.inference_log.embedded import Retention
 from eolab.serving.model_server import DEFAULT_MAX_BODY
 from eolab.serving.runtime import Status
 from eolab.serving.servables import MODEL_SERVERS, LoadError, check_model_folder
+from eolab.widgets.progress import progress_bar
 
 if TYPE_CHECKING:
     from eolab.projects import Project
@@ -379,9 +380,10 @@ class Servings:
 
     # ---- running ----------------------------------------------------------------------------
 
-    def start(self, name: str, timeout_s: float = 300.0) -> Serving:
+    def start(self, name: str, timeout_s: float = 300.0, progress: bool = True) -> Serving:
         """Start the serving's supervisor and wait until every instance answers its health
-        check; ServingFailed (with the loader's error) if it cannot start."""
+        check (a progress bar counts them); ServingFailed (with the loader's error) if it
+        cannot start."""
         with project_tx(self.project, SCOPE) as (s, prow):
             row = _find(s, prow, name)
             model = _find_model(s, prow, row.model_name, row.model_version)
@@ -412,7 +414,7 @@ class Servings:
             folder / runtime.SPEC_FILE,
             runtime.log_dir(self.project.root, name) / runtime.SUPERVISOR_LOG,
         )
-        serving = self._wait(name, timeout_s)
+        serving = self._wait(name, timeout_s, progress)
         if serving.status == Status.FAILED:
             raise ServingFailed(
                 f"serving {name!r} failed to start: {serving.reason}",
@@ -420,13 +422,22 @@ class Servings:
             )
         return serving
 
-    def _wait(self, name: str, timeout_s: float) -> Serving:
+    def _wait(self, name: str, timeout_s: float, progress: bool = False) -> Serving:
+        """Until the serving is no longer Starting; a bar counts the instances that answer."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            serving = self.get_serving(name)
-            if serving.status not in (Status.STARTING,) or time.monotonic() > deadline:
-                return serving
-            time.sleep(0.1)
+        serving = self.get_serving(name)
+        total = serving.requested_instances
+        with progress_bar(total, f"starting {name}", progress, unit="instance") as bar:
+            shown = 0
+            while True:
+                ready = min(serving.available_instances, total)
+                if ready > shown:
+                    bar.update(ready - shown)
+                    shown = ready
+                if serving.status != Status.STARTING or time.monotonic() > deadline:
+                    return serving
+                time.sleep(0.1)
+                serving = self.get_serving(name)
 
     def _wait_update(self, name: str, generation: int, timeout_s: float = 300.0) -> dict[str, Any]:
         """Until the supervisor has replaced every instance (or said why it could not)."""

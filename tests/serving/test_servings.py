@@ -172,7 +172,7 @@ def test_a_model_that_fails_to_load_fails_the_start_with_the_loaders_error(sv, r
 
 
 def test_batching_groups_concurrent_requests_and_a_dead_supervisor_is_reported(
-    sv, registry, tmp_path, monkeypatch
+    sv, registry, tmp_path, monkeypatch, capsys
 ):
     sizes = tmp_path / "sizes.txt"
     monkeypatch.setenv("EOLAB_TEST_BATCH_FILE", str(sizes))  # the instance inherits it
@@ -182,6 +182,7 @@ def test_batching_groups_concurrent_requests_and_a_dead_supervisor_is_reported(
         batching={"max_batch_size": 8, "batch_timeout_micros": 100_000},
     )  # fmt: skip
     sv.start("Batched")
+    assert "starting Batched" in capsys.readouterr().err  # the progress bar (tqdm here)
     results: dict[int, object] = {}
 
     def client(k: int) -> None:

@@ -82,8 +82,11 @@ class ServingResource(ServingScoped):
         if action not in ACTIONS:
             raise InvalidInput(f"?action= must be one of {list(ACTIONS)}, got {action!r}")
         servings = await self.servings(project)
-        run = servings.start if action == "start" else servings.stop
-        self.send_model(describe(project, await self.run(run, name)))
+        if action == "start":
+            serving = await self.run(servings.start, name, progress=False)
+        else:
+            serving = await self.run(servings.stop, name)
+        self.send_model(describe(project, serving))
 
     async def delete(self, project: str, name: str) -> None:
         servings = await self.servings(project)
