@@ -15,6 +15,7 @@ def _dispose():
     reset_shared_catalogs()
 
 
+@pytest.mark.timeout(600)  # every stage, training and serving included: a few minutes on 2 cores
 def test_quick_demo_runs_every_stage(tmp_path):
     lines: list[str] = []
     summary = run_demo(tmp_path / "demo", "quick", echo=lines.append)
@@ -43,6 +44,10 @@ def test_quick_demo_runs_every_stage(tmp_path):
     ablation = steps["ablation (2 layers, LOCO)"]
     assert ablation.startswith("base ") and "without layer my_conv_2 " in ablation
     assert "without layer my_conv_3 " in ablation
+    assert steps["start serving"].endswith(", 2 instances")
+    assert steps["8 :predict requests"].endswith("predicted iceberg")
+    assert steps["inference log"] == "8 records read back"
+    assert steps["monitor"].startswith("latency p50 ")
     assert lines[0].splitlines()[1].split("|")[0].strip() == "stage"
     ws = Workspace.open(tmp_path / "demo")
     project = ws.get_project("ExtremeEarth")
@@ -86,5 +91,5 @@ def test_demo_size_and_last_stage_are_checked(tmp_path):
     with pytest.raises(InvalidInput, match="size"):
         run_demo(tmp_path / "demo", "huge", echo=lambda _: None)
     with pytest.raises(InvalidInput, match="ingest"):
-        run_demo(tmp_path / "demo", "quick", echo=lambda _: None, until="serve")
+        run_demo(tmp_path / "demo", "quick", echo=lambda _: None, until="deploy")
     assert not (tmp_path / "demo").exists()

@@ -13,6 +13,7 @@ from eolab.demo.common import MARKER, PROJECT, SIZES, DemoRun, Summary, fresh_ho
 from eolab.demo.featurestore import stage_featurestore
 from eolab.demo.ingest import stage_ingest
 from eolab.demo.preprocess import stage_preprocess
+from eolab.demo.serve import stage_serve
 from eolab.demo.training import stage_training
 from eolab.demo.tuning import stage_tuning
 from eolab.errors import InvalidInput
@@ -24,6 +25,7 @@ STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("featurestore", stage_featurestore),
     ("training", stage_training),
     ("tuning", stage_tuning),
+    ("serve", stage_serve),
 ]
 
 __all__ = ["MARKER", "STAGES", "Summary", "run_demo"]
