@@ -175,7 +175,7 @@ def train_cnn_lagom(lr: float, dropout: float, reporter: Any, epochs: int = 1, s
 
 
 def train_cnn_ablation(
-    dataset_function: Any, model_function: Any, reporter: Any, epochs: int = 1
+    dataset_function: Any, model_function: Any, reporter: Any, epochs: int = 1, lr: float = 1e-3
 ) -> dict:
     """An ablation trial: the CNN without the trial's layer, on the demo's training datasets
     (the three bands; the study's own dataset function would also hand over id and inc_angle)."""
@@ -187,7 +187,7 @@ def train_cnn_ablation(
     train, validation = datasets()
     model = model_function()
     model.compile(
-        optimizer=tf.keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+        optimizer=tf.keras.optimizers.Adam(lr), loss="binary_crossentropy", metrics=["accuracy"]
     )
     history = model.fit(
         train,
