@@ -24,6 +24,7 @@ SUBCOMMANDS = [
     "preprocess",
     "project",
     "search",
+    "serve",
     "spark",
     "tag",
     "upload",

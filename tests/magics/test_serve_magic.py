@@ -1,0 +1,114 @@
+"""``%eo serve`` against a real serving: a python-model row-sum server (it starts in about a
+second), registered in the model registry and started as a process; stopped at the end."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import eolab
+from eolab.models.registry import ModelRegistry
+from eolab.serving.monitoring import MonitorReport
+from eolab.serving.servings import Serving
+
+PREDICT = textwrap.dedent(
+    """
+    import numpy as np
+
+
+    class Predict:
+        def __init__(self, path):
+            pass
+
+        def predict(self, inputs):
+            array = np.asarray(inputs, dtype=np.float64)
+            return array.reshape(len(array), -1).sum(axis=1).tolist()
+    """
+)
+SIGNATURE = {"inputs": {"shape": [-1, 3], "dtype": "float32"}}
+
+
+@pytest.fixture
+def summer(project: eolab.Project, tmp_path: Path) -> Iterator[str]:
+    """Model ``summer`` v1 registered (a python model); every serving stopped afterwards."""
+    folder = tmp_path / "summer"
+    folder.mkdir()
+    (folder / "predict.py").write_text(PREDICT)
+    ModelRegistry(project).export(folder, "summer", signature=SIGNATURE)
+    yield "summer"
+    for serving in project.serving.get_servings():
+        project.serving.stop(serving.name)
+
+
+def test_serve_lifecycle_predict_log_monitor(in_project, summer, project, capsys):
+    created = in_project("serve create Summer --model summer --model-server python --instances 1")
+    assert isinstance(created, Serving)
+    assert (created.model_name, created.model_version, created.status) == ("summer", 1, "Stopped")
+    assert created.inference_logging and created.batching is None
+    started = in_project("serve start Summer")
+    assert started.status == "Running" and started.available_instances == 1
+    listing = in_project("serve list")
+    assert listing.column("name") == ["Summer"]
+    assert listing.column("status") == ["Running"] and listing.column("instances") == ["1/1"]
+    assert listing.column("endpoint")[0].endswith("/v1/models/Summer")
+    assert in_project("serve status Summer").status == "Running"
+
+    response = in_project("serve predict Summer '{\"instances\": [[1, 2, 3], [0.5, 0.5, 0]]}'")
+    assert response == {"predictions": [6.0, 1.0]}
+    in_project("serve predict Summer '{\"instances\": [[1, 1, 1]]}'")
+
+    log = in_project("serve log Summer --tail 1")
+    assert log.column("code") == [200] and len(log.data) == 1
+    assert json.loads(log.data[0].inference_response) == {"predictions": [3.0]}
+    full = in_project("serve log Summer")
+    assert len(full.data) == 2 and full.column("code") == [200, 200]
+    assert json.loads(full.data[0].inference_request)["instances"][0] == [1, 2, 3]
+
+    report = in_project("serve monitor Summer")
+    assert isinstance(report, MonitorReport)
+    assert report.requests == 2 and report.error_rate == 0.0
+    assert report.latency_ms["p50"] > 0 and report.drift == []
+
+    stopped = in_project("serve stop Summer")
+    assert stopped.status == "Stopped"
+    capsys.readouterr()
+    assert in_project("serve delete Summer") is None
+    assert "serving Summer deleted" in capsys.readouterr().out
+    assert in_project("serve list").column("name") == []
+
+
+def test_serve_bad_input_is_one_line(in_project, summer, project, capsys, error_line):
+    def fails(line: str) -> str:
+        capsys.readouterr()
+        assert in_project(line) is None
+        return error_line()
+
+    assert "ACTION must be one of create, start" in fails("serve launch Summer")
+    assert "needs the serving NAME" in fails("serve start")
+    assert "needs --model" in fails("serve create Summer")
+    assert "not_found" in fails("serve create Summer --model nosuchmodel")
+    assert "not_found" in fails("serve create Summer --model summer --version 7")
+    line = fails("serve create Summer --model summer --model-server python --instances 0")
+    assert "instances" in line and "0" in line
+    assert "model_server" in fails("serve create Summer --model summer --model-server triton")
+    assert project.serving.get_servings() == []  # nothing was created
+    assert "not_found" in fails("serve status Nope")
+    assert "not_found" in fails("serve start Nope")
+    assert "not_found" in fails("serve log Nope")
+    assert "not_found" in fails("serve monitor Nope")
+
+    in_project("serve create Summer --model summer --model-server python")
+    assert "needs NAME and a JSON body" in fails("serve predict Summer")
+    assert "the body must be JSON" in fails("serve predict Summer '{instances: 1}'")
+    assert "must be a JSON object" in fails("serve predict Summer '[1, 2]'")
+    assert "takes one NAME" in fails("serve start Summer extra")
+    assert "--tail must be a positive" in fails("serve log Summer --tail 0")
+    assert "add --reference" in fails("serve monitor Summer --version 2")
+    assert "not_found" in fails("serve monitor Summer --reference nosuchtd")
+    # a stopped serving does not answer: 503, one line
+    assert "unavailable" in fails("serve predict Summer '{\"instances\": [[1, 2, 3]]}'")
+    assert project.serving.get_status("Summer") == "Stopped"
