@@ -778,6 +778,33 @@ class ListInferenceLogResponse(Model):
     records: list[DescribeInferenceRecord]
 
 
+class DescribeFeatureDrift(Model):
+    input: str
+    index: int | None = Field(description="the channel (image) or column (table) of the input")
+    feature: str
+    psi: float
+    flagged: bool
+    reference: list[dict[str, float]] = Field(description="reference bins: lower, upper, count")
+    served: list[int] = Field(description="served values counted in the reference bins")
+
+
+class DescribeMonitorReport(Model):
+    """``MonitorReport.to_dict``: traffic, errors, latency, predictions and input drift."""
+
+    serving: str
+    requests: int
+    window_start: datetime | None
+    window_end: datetime | None
+    request_rate: float = Field(description="requests per second over the window")
+    error_rate: float
+    errors: dict[str, int] = Field(description="count of each HTTP error code")
+    latency_ms: dict[str, float] = Field(description="p50, p95, p99, mean")
+    predictions: list[dict[str, float]] = Field(description="histogram bins: lower, upper, count")
+    prediction_mean: float | None
+    drift: list[DescribeFeatureDrift]
+    threshold: float
+
+
 class InferenceRequest(Model):
     """TF Serving's request body: ``instances`` (rows) or ``inputs`` (columns) for predict,
     ``examples`` (and ``context``) for classify and regress."""

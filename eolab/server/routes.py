@@ -529,6 +529,20 @@ ROUTES: list[Route] = [
         },
         tag="serving",
     ),
+    Route(
+        SERVINGS + "/{name}/monitoring",
+        sv.MonitoringResource,
+        {
+            "get": Op(
+                "Request rate, errors, latency percentiles, prediction histogram over the last "
+                "?limit= (default 1000) logged requests; input drift (PSI) per feature against "
+                "?reference= a training dataset (?version=, default its latest)",
+                response=m.DescribeMonitorReport,
+                query=("limit", "reference", "version"),
+            )
+        },
+        tag="serving",
+    ),
     *(
         Route(
             f"/projects/{{project}}/inference/models/{{name}}:{verb}",

@@ -22,6 +22,7 @@ from eolab.server.base import API_PREFIX, ApiHandler
 from eolab.server.models import (
     CreateOrUpdateServing,
     DescribeInferenceRecord,
+    DescribeMonitorReport,
     DescribeServing,
     ListInferenceLogResponse,
     ListServingsResponse,
@@ -109,6 +110,26 @@ class InferenceLogResource(ServingScoped):
                 records=[DescribeInferenceRecord.model_validate(r) for r in records],
             )
         )
+
+
+class MonitoringResource(ServingScoped):
+    """``monitor`` over the last ``?limit=`` records; drift against ``?reference=`` (a training
+    dataset, ``?version=`` or its latest)."""
+
+    async def get(self, project: str, name: str) -> None:
+        servings = await self.servings(project)
+        limit = self.query("limit", 1000, int)
+        reference = self.query("reference")
+        version = self.query("version", None, int)
+        if version is not None and not reference:
+            raise InvalidInput(f"?version={version} is the reference's version; add ?reference=")
+        await self.run(servings.get_serving, name)  # an unknown serving first
+        td = None
+        if reference:
+            store = await self.run(servings.project.get_feature_store)
+            td = await self.run(store.get_training_dataset, reference, version)
+        report = await self.run(servings.monitor, name, td, limit=limit)
+        self.send_model(DescribeMonitorReport.model_validate(report.to_dict()))
 
 
 class InferenceResource(ServingScoped):
