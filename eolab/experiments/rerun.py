@@ -189,6 +189,9 @@ def rerun(project: Project, run_id: str, progress: bool = True) -> RerunReport:
         record.run_dir,
         record.state,
         compared,
-        code_changed=original.code.get("source_sha256") != digest,
+        # a function shipped by value runs from the very bytes recorded (its source cannot be
+        # read back): unchanged by construction; one shipped by reference runs the module's
+        # current code, which may have been edited since
+        code_changed=source is not None and original.code.get("source_sha256") != digest,
         environment_changes=changes,
     )

@@ -7,6 +7,8 @@ run.state, run.metrics, run.trials[0].history("loss"), run.trials[0].stderr()
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from eolab.catalog.models import ExperimentRow, TrialRow, User
-from eolab.datasets import tags as tag_store
+from eolab.datasets.taggable import Taggable
 from eolab.errors import InvalidInput, NotFound
 from eolab.experiments.context import STEPS_FILE
 from eolab.experiments.states import STATES
@@ -64,7 +66,7 @@ def _read(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(Taggable):
     """One experiment run with its trials; tags through :meth:`add_tag` and friends."""
 
     run_id: str
@@ -105,26 +107,22 @@ class Run:
     def _ref(self) -> str:
         return search_ref(self.project.name, self.run_id)
 
-    def add_tag(self, name: str, value: Any) -> None:
-        """Attach (or replace) the tag of schema ``name`` (a workspace tag schema)."""
-        with project_tx(self.project, SCOPE) as (s, prow):
+    _tag_kind = SEARCH_KIND
+
+    def _tag_ref(self) -> str:
+        return self._ref()
+
+    def _tag_what(self) -> str:
+        return f"run {self.run_id}"
+
+    def _tag_caller(self) -> Any:
+        return self.project.workspace.caller
+
+    @contextmanager
+    def _tag_tx(self, write: bool) -> Iterator[tuple[Any, Any]]:
+        with project_tx(self.project, SCOPE, write=write) as (s, prow):
             find_run(s, prow, self.run_id)
-            caller = self.project.workspace.caller
-            tag_store.add_tag(s, caller, prow.id, SEARCH_KIND, self._ref(), name, value)
-
-    def get_tags(self) -> dict[str, Any]:
-        with project_tx(self.project, SCOPE, write=False) as (s, _):
-            return tag_store.get_tags(s, SEARCH_KIND, self._ref())
-
-    def get_tag(self, name: str) -> Any:
-        tags = self.get_tags()
-        if name not in tags:
-            raise NotFound(f"run {self.run_id} has no tag {name!r}")
-        return tags[name]
-
-    def delete_tag(self, name: str) -> None:
-        with project_tx(self.project, SCOPE) as (s, _):
-            tag_store.delete_tag(s, SEARCH_KIND, self._ref(), name)
+            yield s, prow
 
     # ---- display -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from eolab.access import require_creator_or_owner
-from eolab.datasets import tags as tag_store
+from eolab.datasets.taggable import Taggable
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import offline
 from eolab.featurestore import schema as fschema
@@ -99,7 +99,7 @@ def _result(commit: offline.Commit | None) -> WriteResult:
     )
 
 
-class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, FeatureQueries):
+class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, FeatureQueries, Taggable):
     """A handle on one feature group version; unsaved until its first save/insert."""
 
     def __init__(
@@ -511,35 +511,20 @@ class FeatureGroup(OnlineFeatures, FeatureStatistics, FeatureValidation, Feature
 
     # ---- tags ---------------------------------------------------------------------------------
 
-    def add_tag(self, name: str, value: Any) -> None:
-        """Attach (or replace) the tag of schema ``name`` (a workspace tag schema)."""
-        self._require_saved()
-        with self.feature_store._tx() as (s, project):
-            tag_store.add_tag(
-                s,
-                self.feature_store.project.workspace.caller,
-                project.id,
-                "featuregroup",
-                self._ref,
-                name,
-                value,
-            )
+    _tag_kind = "featuregroup"
 
-    def get_tags(self) -> dict[str, Any]:
-        self._require_saved()
-        with self.feature_store._tx(write=False) as (s, _project):
-            return tag_store.get_tags(s, "featuregroup", self._ref)
+    def _tag_ref(self) -> str:
+        return self._ref
 
-    def get_tag(self, name: str) -> Any:
-        tags = self.get_tags()
-        if name not in tags:
-            raise NotFound(f"{self._what} has no tag {name!r}")
-        return tags[name]
+    def _tag_what(self) -> str:
+        return self._what
 
-    def delete_tag(self, name: str) -> None:
+    def _tag_caller(self) -> Any:
+        return self.feature_store.project.workspace.caller
+
+    def _tag_tx(self, write: bool) -> Any:
         self._require_saved()
-        with self.feature_store._tx() as (s, _project):
-            tag_store.delete_tag(s, "featuregroup", self._ref, name)
+        return self.feature_store._tx(write)
 
     def __repr__(self) -> str:
         state = "" if self.id is not None else ", unsaved"

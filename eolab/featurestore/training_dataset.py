@@ -35,6 +35,7 @@ from eolab import search
 from eolab.access import require_creator_or_owner
 from eolab.catalog.models import TrainingDatasetRow, utcnow
 from eolab.datasets import tags as tag_store
+from eolab.datasets.taggable import Taggable
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import schema as fschema
 from eolab.featurestore import td_formats, td_schema, td_write
@@ -53,7 +54,7 @@ def _split_folder(location: Path, split: str) -> Path:
     return location / split if split else location
 
 
-class TrainingDataset:
+class TrainingDataset(Taggable):
     """A handle on one training dataset version; unsaved until its first save/insert."""
 
     def __init__(
@@ -504,30 +505,20 @@ class TrainingDataset:
 
     # ---- tags ---------------------------------------------------------------------------------
 
-    def add_tag(self, name: str, value: Any) -> None:
-        """Attach (or replace) the tag of schema ``name`` (a workspace tag schema)."""
-        self._require_saved()
-        fs = self.feature_store
-        with fs._tx() as (s, project):
-            tag_store.add_tag(
-                s, fs.project.workspace.caller, project.id, KIND, self._ref, name, value
-            )
+    _tag_kind = KIND
 
-    def get_tags(self) -> dict[str, Any]:
-        self._require_saved()
-        with self.feature_store._tx(write=False) as (s, _project):
-            return tag_store.get_tags(s, KIND, self._ref)
+    def _tag_ref(self) -> str:
+        return self._ref
 
-    def get_tag(self, name: str) -> Any:
-        tags = self.get_tags()
-        if name not in tags:
-            raise NotFound(f"{self._what} has no tag {name!r}")
-        return tags[name]
+    def _tag_what(self) -> str:
+        return self._what
 
-    def delete_tag(self, name: str) -> None:
+    def _tag_caller(self) -> Any:
+        return self.feature_store.project.workspace.caller
+
+    def _tag_tx(self, write: bool) -> Any:
         self._require_saved()
-        with self.feature_store._tx() as (s, _project):
-            tag_store.delete_tag(s, KIND, self._ref, name)
+        return self.feature_store._tx(write)
 
     # ---- display ------------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from eolab.access import require_creator_or_owner
 from eolab.catalog.models import ModelRow, ServingRow, User
 from eolab.catalog.models import Project as ProjectRow
 from eolab.datasets import tags as tag_store
+from eolab.datasets.taggable import Taggable
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.experiments import context
 from eolab.experiments.cluster import is_chief
@@ -44,7 +47,7 @@ INPUT_EXAMPLE_FILE = "input_example.json"
 
 
 @dataclass(frozen=True)
-class ModelVersion:
+class ModelVersion(Taggable):
     """One registered version of a model."""
 
     name: str
@@ -78,26 +81,22 @@ class ModelVersion:
     def _ref(self) -> str:
         return model_ref(self.project.name, self.name, self.version)
 
-    def add_tag(self, name: str, value: Any) -> None:
-        """Attach (or replace) the tag of schema ``name`` (a workspace tag schema)."""
-        with project_tx(self.project, SCOPE) as (s, prow):
+    _tag_kind = SEARCH_KIND
+
+    def _tag_ref(self) -> str:
+        return self._ref()
+
+    def _tag_what(self) -> str:
+        return f"model {self.name} v{self.version}"
+
+    def _tag_caller(self) -> Any:
+        return self.project.workspace.caller
+
+    @contextmanager
+    def _tag_tx(self, write: bool) -> Iterator[tuple[Any, Any]]:
+        with project_tx(self.project, SCOPE, write=write) as (s, prow):
             _find(s, prow, self.name, self.version)
-            caller = self.project.workspace.caller
-            tag_store.add_tag(s, caller, prow.id, SEARCH_KIND, self._ref(), name, value)
-
-    def get_tags(self) -> dict[str, Any]:
-        with project_tx(self.project, SCOPE, write=False) as (s, _):
-            return tag_store.get_tags(s, SEARCH_KIND, self._ref())
-
-    def get_tag(self, name: str) -> Any:
-        tags = self.get_tags()
-        if name not in tags:
-            raise NotFound(f"model {self.name} v{self.version} has no tag {name!r}")
-        return tags[name]
-
-    def delete_tag(self, name: str) -> None:
-        with project_tx(self.project, SCOPE) as (s, _):
-            tag_store.delete_tag(s, SEARCH_KIND, self._ref(), name)
+            yield s, prow
 
     def _view(self) -> Any:
         from eolab.widgets import Properties
