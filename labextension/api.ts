@@ -808,3 +808,141 @@ export const experimentsApi = {
   stopTensorBoard: (project: string, run: string) =>
     requestAPI<void>(experimentPath(project, run, 'tensorboard'), { method: 'DELETE' })
 };
+
+// ---- serving ------------------------------------------------------------------------------
+
+export type ServingStatus = 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'Failed';
+export type ModelServerKind = 'tensorflow' | 'python';
+
+export interface IBatchingSettings {
+  max_batch_size: number;
+  batch_timeout_micros: number;
+}
+
+export interface ICreateOrUpdateServing {
+  model_name: string;
+  model_version?: number | null;
+  model_server?: ModelServerKind;
+  instances?: number;
+  batching?: IBatchingSettings | boolean;
+  inference_logging?: boolean;
+}
+
+export interface IDescribeServingInstance {
+  index: number;
+  pid: number;
+  port: number | null;
+  status: ServingStatus;
+  model_version: number;
+  restarts: number;
+  started_at: string;
+  last_error: string;
+}
+
+export interface IDescribeServing {
+  name: string;
+  model_name: string;
+  model_version: number;
+  model_server: ModelServerKind;
+  requested_instances: number;
+  available_instances: number;
+  batching: IBatchingSettings | null;
+  inference_logging: boolean;
+  topic: string;
+  status: ServingStatus;
+  reason: string;
+  proxy_port: number | null;
+  endpoint: string | null;
+  inference_url: string;
+  instances: IDescribeServingInstance[];
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IDescribeInferenceRecord {
+  partition: number;
+  offset: number;
+  timestamp: string;
+  model_id: number;
+  model_name: string;
+  model_version: number;
+  request_timestamp: string;
+  response_http_code: number;
+  inference_request: string;
+  inference_response: string;
+  latency_ms: number;
+  instance: number;
+}
+
+export interface IDescribeFeatureDrift {
+  input: string;
+  index: number | null;
+  feature: string;
+  psi: number;
+  flagged: boolean;
+  reference: IHistogramBin[];
+  served: number[];
+}
+
+export interface IDescribeMonitorReport {
+  serving: string;
+  requests: number;
+  window_start: string | null;
+  window_end: string | null;
+  request_rate: number;
+  error_rate: number;
+  errors: Record<string, number>;
+  latency_ms: Record<string, number>;
+  predictions: IHistogramBin[];
+  prediction_mean: number | null;
+  drift: IDescribeFeatureDrift[];
+  threshold: number;
+}
+
+/** What a TF-Serving request through the eolab proxy answered: its status and JSON body. */
+export interface IInferenceAnswer {
+  status: number;
+  body: any;
+}
+
+export function servingPath(project: string, ...rest: string[]): string {
+  return apiPath('projects', project, 'servings', ...rest);
+}
+
+export const servingApi = {
+  list: (project: string) =>
+    requestAPI<{ servings: IDescribeServing[] }>(servingPath(project)).then(r => r.servings),
+  describe: (project: string, name: string) => requestAPI<IDescribeServing>(servingPath(project, name)),
+  createOrUpdate: (project: string, name: string, body: ICreateOrUpdateServing) =>
+    requestAPI<IDescribeServing>(servingPath(project, name), { method: 'PUT', body }),
+  action: (project: string, name: string, action: 'start' | 'stop') =>
+    requestAPI<IDescribeServing>(servingPath(project, name), { method: 'POST', query: { action } }),
+  remove: (project: string, name: string) => requestAPI<void>(servingPath(project, name), { method: 'DELETE' }),
+  log: (project: string, name: string, limit = 20) =>
+    requestAPI<{ name: string; topic: string; records: IDescribeInferenceRecord[] }>(
+      servingPath(project, name, 'inferencelog'),
+      { query: { limit } }
+    ).then(r => r.records),
+  monitoring: (project: string, name: string, reference?: string, version?: number) =>
+    requestAPI<IDescribeMonitorReport>(servingPath(project, name, 'monitoring'), {
+      query: { reference: reference || undefined, version }
+    }),
+  /** POST a TF-Serving body to `:verb`; TF Serving's `{"error"}` answers come back as they are. */
+  infer: async (project: string, name: string, body: string, verb = 'predict'): Promise<IInferenceAnswer> => {
+    const settings = ServerConnection.makeSettings();
+    const path = `${apiPath('projects', project, 'inference', 'models')}/${encodeURIComponent(name)}:${verb}`;
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(URLExt.join(settings.baseUrl, API_PREFIX, path), { method: 'POST', body }, settings);
+    } catch (error) {
+      throw new EolabApiError(0, 'network', `The server cannot be reached: ${String(error)}`);
+    }
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      return { status: response.status, body: text };
+    }
+  }
+};

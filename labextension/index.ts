@@ -6,6 +6,7 @@ import { DatasetsPanel } from './datasets/panel';
 import { ExperimentsPanel } from './experiments/panel';
 import { FeatureStorePanel } from './featurestore/panel';
 import { SearchPanel } from './search/panel';
+import { ServingPanel } from './serving/panel';
 import { registerPanel } from './sidebar/panels';
 import { EolabSidebar } from './sidebar/sidebar';
 
@@ -15,6 +16,7 @@ registerPanel({ id: 'datasets', label: 'Datasets', rank: 10, create: context => 
 registerPanel({ id: 'search', label: 'Search', rank: 20, create: context => new SearchPanel(context) });
 registerPanel({ id: 'featurestore', label: 'Feature Store', rank: 30, create: context => new FeatureStorePanel(context) });
 registerPanel({ id: 'experiments', label: 'Experiments', rank: 40, create: context => new ExperimentsPanel(context) });
+registerPanel({ id: 'serving', label: 'Serving', rank: 50, create: context => new ServingPanel(context) });
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'eolab:sidebar',
@@ -55,6 +57,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         app.shell.activateById(sidebar.id);
         return sidebar.showPanel('experiments', args as Record<string, any>);
+      }
+    });
+    app.commands.addCommand('eolab:open-serving', {
+      label: 'Open a serving in the eolab Serving panel',
+      execute: args => {
+        app.shell.activateById(sidebar.id);
+        return sidebar.showPanel('serving', args as Record<string, any>);
       }
     });
     palette?.addItem({ command: 'eolab:open-sidebar', category: 'eolab' });

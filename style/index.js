@@ -1,3 +1,4 @@
 import './base.css';
 import './featurestore.css';
 import './experiments.css';
+import './serving.css';

@@ -829,3 +829,65 @@ class ExperimentsPanel:
                    e.classList.contains('eolab-exp-diff')])"""
         )
         return {key: (values, differs) for key, values, differs in rows}
+
+
+class ServingPanel:
+    """The Serving tab (``serving/panel.ts``, ``serving/detail.ts``): the create/update form,
+    the servings with status and start/stop, one serving in detail (log, tester, monitoring)."""
+
+    def __init__(self, page: Page, root: Locator) -> None:
+        self.page = page
+        self.root = root
+        expect(root).to_be_visible()
+        self.servings = root.locator("tr.eolab-sv-serving")
+        self.status = root.locator(".eolab-sv-toolbar + .eolab-status")
+        self.detail = root.locator(".eolab-sv-detail")
+        self.response = root.locator(".eolab-sv-response")
+        self.log_records = root.locator("tr.eolab-sv-record")
+        self.monitor_view = root.locator(".eolab-sv-monitor")
+
+    @classmethod
+    def show(cls, sidebar: EolabSidebar) -> ServingPanel:
+        sidebar.show("Serving")
+        return cls(sidebar.page, sidebar.panel("serving"))
+
+    def serving(self, name: str) -> Locator:
+        return self.servings.and_(self.root.locator(f"[data-serving={attr(name)}]"))
+
+    def wait_status(self, name: str, status: str) -> None:
+        expect(self.serving(name).locator(".eolab-sv-status")).to_have_text(status)
+
+    def refresh(self) -> None:
+        self.root.locator(".eolab-sv-refresh").click()
+
+    def stop(self, name: str) -> None:
+        self.serving(name).locator(".eolab-sv-stop").click()
+
+    def open(self, name: str) -> None:
+        self.serving(name).locator(".eolab-sv-open").click()
+        expect(self.detail.locator(".eolab-sv-title")).to_have_text(name)
+
+    def back_to_list(self) -> None:
+        self.root.locator(".eolab-sv-crumbs .eolab-crumb").click()
+        expect(self.servings.first).to_be_visible()
+
+    def detail_value(self, key: str) -> str:
+        return self.detail.locator(f".eolab-sv-summary tr[data-key={attr(key)}] td").inner_text()
+
+    def send(self, body: Any) -> tuple[int, Any]:
+        """Send ``body`` from the request tester; the answer's status and JSON body."""
+        self.response.evaluate("e => { e.textContent = ''; delete e.dataset.status; }")
+        self.detail.locator("textarea.eolab-sv-body").fill(json.dumps(body))
+        self.detail.locator(".eolab-sv-send").click()
+        expect(self.response).to_have_attribute("data-status", re.compile(r"^\d+$"))
+        status, _, text = self.response.inner_text().partition("\n")
+        return int(status), json.loads(text)
+
+    def monitor(self) -> dict[str, str]:
+        """Run the monitoring; its summary values by name."""
+        self.detail.locator(".eolab-sv-monitor-button").click()
+        expect(self.monitor_view.locator(".eolab-sv-latency")).to_be_visible()
+        rows = self.monitor_view.locator(".eolab-sv-props tr").evaluate_all(
+            "els => els.map(e => [e.dataset.key, e.querySelector('td').textContent])"
+        )
+        return dict(rows)

@@ -1,0 +1,84 @@
+"""The Serving tab in a real JupyterLab and Chromium: a started serving (a python row-sum
+model, a real process) is listed Running; the detail shows its endpoints and instances; the
+request tester answers with its predictions, which the log tail then shows; the monitoring
+draws latency and predictions; Stop stops it. The serving is stopped and deleted at the end."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+import eolab
+from eolab.models.registry import ModelRegistry
+
+from .conftest import PROJECT
+from .helpers import EolabSidebar, ServingPanel
+
+pytestmark = pytest.mark.timeout(120)
+
+NAME = "UiSummer"
+PREDICT = textwrap.dedent(
+    """
+    import numpy as np
+
+
+    class Predict:
+        def __init__(self, path):
+            pass
+
+        def predict(self, inputs):
+            return np.asarray(inputs, dtype=np.float64).sum(axis=1).tolist()
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def serving(ui_workspace: eolab.Workspace, ui_datasets, tmp_path_factory) -> Iterator[str]:
+    project = ui_workspace.get_project(PROJECT)
+    folder = tmp_path_factory.mktemp("uisummer")
+    (folder / "predict.py").write_text(PREDICT)
+    ModelRegistry(project).export(
+        folder, "uisummer", signature={"inputs": {"shape": [-1, 4], "dtype": "float32"}}
+    )
+    project.serving.create_or_update(NAME, "uisummer", model_server="python")
+    project.serving.start(NAME, progress=False)
+    try:
+        yield NAME
+    finally:
+        project.serving.stop(NAME)
+        project.serving.delete(NAME)
+
+
+def test_serving_listed_running_tester_predicts_and_stop(
+    sidebar: EolabSidebar, serving: str, ui_workspace: eolab.Workspace
+) -> None:
+    panel = ServingPanel.show(sidebar)
+    panel.wait_status(serving, "Running")
+    expect(panel.serving(serving).locator(".eolab-sv-count")).to_have_text("1/1")
+
+    panel.open(serving)
+    assert panel.detail_value("model") == "uisummer v1 (python)"
+    assert panel.detail_value("REST endpoint").endswith(
+        f"/projects/{PROJECT}/inference/models/{serving}:predict"
+    )
+    assert panel.detail_value("TF-Serving endpoint").endswith(f"/v1/models/{serving}")
+
+    status, body = panel.send({"instances": [[1, 2, 3, 4], [0.5, 0.5, 0, 0]]})
+    assert (status, body) == (200, {"predictions": [10.0, 1.0]})
+    expect(panel.log_records.first.locator("td").nth(1)).to_have_text("200")
+    status, body = panel.send({"instances": [[1, 2]]})
+    assert status == 400 and "expects shape [-1, 4]" in body["error"]
+    expect(panel.log_records.first.locator("td").nth(1)).to_have_text("400")
+
+    summary = panel.monitor()
+    assert summary["requests"].startswith("2 ")
+    assert summary["error rate"].startswith("50")
+
+    panel.back_to_list()
+    panel.stop(serving)
+    panel.wait_status(serving, "Stopped")
+    project = ui_workspace.get_project(PROJECT)
+    assert project.serving.get_status(serving) == "Stopped"
