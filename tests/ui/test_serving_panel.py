@@ -82,3 +82,29 @@ def test_serving_listed_running_tester_predicts_and_stop(
     panel.wait_status(serving, "Stopped")
     project = ui_workspace.get_project(PROJECT)
     assert project.serving.get_status(serving) == "Stopped"
+
+
+def test_the_form_creates_a_serving_and_refuses_bad_input(
+    sidebar: EolabSidebar, serving: str, ui_workspace: eolab.Workspace
+) -> None:
+    project = ui_workspace.get_project(PROJECT)
+    panel = ServingPanel.show(sidebar)
+    panel.create("UiForm", "")
+    expect(panel.status).to_have_text("A serving needs a name and a registered model.")
+    panel.create("UiForm", "nosuchmodel")
+    expect(panel.status).to_contain_text("nosuchmodel")
+    expect(panel.status).to_contain_text("(not_found)")
+    assert not project.serving.exists("UiForm")
+
+    panel.create("UiForm", "uisummer", instances=2)
+    panel.wait_status("UiForm", "Stopped")
+    expect(panel.serving("UiForm").locator(".eolab-sv-count")).to_have_text("0/2")
+    created = project.serving.get_serving("UiForm")
+    assert (created.model_name, created.model_server, created.requested_instances) == (
+        "uisummer",
+        "python",
+        2,
+    )
+    assert created.inference_logging and created.batching is None
+    panel.delete("UiForm")
+    assert not project.serving.exists("UiForm")
