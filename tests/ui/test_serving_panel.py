@@ -5,6 +5,7 @@ draws latency and predictions; Stop stops it. The serving is stopped and deleted
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator
 
@@ -73,14 +74,19 @@ def test_serving_listed_running_tester_predicts_and_stop(
     assert status == 400 and "expects shape [-1, 4]" in body["error"]
     expect(panel.log_records.first.locator("td").nth(1)).to_have_text("400")
 
+    # a request from elsewhere shows up in the log tail without a click (it polls)
+    project = ui_workspace.get_project(PROJECT)
+    project.serving.make_inference_request(serving, {"instances": [[100, 0, 0, 0]]})
+    newest = panel.log_records.first.locator("td").nth(5)
+    expect(newest).to_have_attribute("title", re.compile(r"100\.0"), timeout=10_000)
+
     summary = panel.monitor()
-    assert summary["requests"].startswith("2 ")
-    assert summary["error rate"].startswith("50")
+    assert summary["requests"].startswith("3 ")
+    assert summary["error rate"].startswith("33")
 
     panel.back_to_list()
     panel.stop(serving)
     panel.wait_status(serving, "Stopped")
-    project = ui_workspace.get_project(PROJECT)
     assert project.serving.get_status(serving) == "Stopped"
 
 
