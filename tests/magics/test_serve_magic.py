@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import eolab
@@ -72,6 +73,18 @@ def test_serve_lifecycle_predict_log_monitor(in_project, summer, project, capsys
     assert isinstance(report, MonitorReport)
     assert report.requests == 2 and report.error_rate == 0.0
     assert report.latency_ms["p50"] > 0 and report.drift == []
+
+    # drift against a real training dataset: one entry per input column, by feature
+    frame = pd.DataFrame(
+        {"id": range(40), "a": [0.5] * 40, "b": [1.0] * 40, "c": [0.0] * 40, "y": [0, 1] * 20}
+    )
+    project.get_feature_store().create_training_dataset(
+        "cols", version=1, data_format="parquet", label=["y"], primary_key=["id"],
+        statistics_config={"histograms": True},
+    ).save(frame)  # fmt: skip
+    drift = in_project("serve monitor Summer --reference cols --version 1").drift
+    assert [(d.index, d.feature) for d in drift] == [(0, "a"), (1, "b"), (2, "c")]
+    assert sum(drift[0].served) == 3  # the three rows that were served
 
     stopped = in_project("serve stop Summer")
     assert stopped.status == "Stopped"

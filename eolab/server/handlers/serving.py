@@ -1,5 +1,5 @@
 """Model serving over REST: servings (list, create or update, describe, start/stop, delete),
-their inference log, and inference itself.
+their inference log and monitoring report, and inference itself.
 
 ``POST projects/{p}/inference/models/{name}:predict|:classify|:regress`` passes the body
 unchanged to the serving's proxy and its answer back unchanged, so that TF-Serving clients work
