@@ -332,6 +332,11 @@ async def serve(server: ModelServer, ready: Path, stop: asyncio.Event | None = N
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
+        import pyarrow
+
+        # SIGTERM drains: requests in flight finish (Arrow would otherwise cancel a body
+        # being parsed when the signal arrives, and the request would fail with a 500)
+        pyarrow.enable_signal_handlers(False)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     parent = os.getppid()
