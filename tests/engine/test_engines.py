@@ -138,7 +138,9 @@ def test_each_task_gets_its_own_gpu_on_a_local_cluster(tmp_path):
         engine.close()
         """
     )
-    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=220)
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=220
+    )
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     assert line is not None, proc.stderr[-3000:]
     results = dict(json.loads(line.removeprefix("RESULT ")))

@@ -505,7 +505,9 @@ def test_mkdir_indexes_every_folder_it_creates(workspace, datasets):
     datasets.mkdir("eodata/raw/2026/january")
     hits = {h.ref for h in workspace.search("raw").hits}
     assert "ExtremeEarth/eodata/raw" in hits
-    assert "ExtremeEarth/eodata/raw/2026/january" in {h.ref for h in workspace.search("january").hits}
+    assert "ExtremeEarth/eodata/raw/2026/january" in {
+        h.ref for h in workspace.search("january").hits
+    }
 
 
 def test_stat_tells_files_from_folders(datasets, tmp_path):
