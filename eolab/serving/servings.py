@@ -37,8 +37,12 @@ from eolab.names import check_name
 from eolab.serving import runtime
 from eolab.serving.batching import BatchingConfig
 from eolab.serving.errors import InferenceFailed, ServingFailed, ServingUnavailable
-from eolab.serving.inference_log.base import INFERENCE_SCHEMA, LogBackend, open_backend
-from eolab.serving.inference_log.embedded import Retention
+from eolab.serving.inference_log.base import (
+    INFERENCE_SCHEMA,
+    LogBackend,
+    log_config,
+    open_backend,
+)
 from eolab.serving.model_server import DEFAULT_MAX_BODY
 from eolab.serving.runtime import Status
 from eolab.serving.servables import MODEL_SERVERS, LoadError, check_model_folder
@@ -349,12 +353,7 @@ class Servings:
         root = self.project.root
         log = None
         if row.inference_logging:
-            log = {
-                "backend": "embedded",
-                "root": str(root / INFERENCE_FOLDER),
-                "topic": row.topic,
-                "retention": Retention().to_dict(),
-            }
+            log = log_config(str(root / INFERENCE_FOLDER), row.topic, row.instances)
         return {
             "serving": row.name,
             "serving_id": row.id,
@@ -529,9 +528,8 @@ class Servings:
 
     def topic_backend(self, name: str) -> LogBackend:
         serving = self.get_serving(name)
-        return open_backend(
-            {"root": str(self.project.root / INFERENCE_FOLDER), "topic": serving.topic}
-        )
+        root = str(self.project.root / INFERENCE_FOLDER)
+        return open_backend(log_config(root, serving.topic, serving.requested_instances))
 
     def get_inference_log(
         self,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import queue
 import threading
 import time
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
+
+from eolab.errors import ConfigurationError
 
 INFERENCE_SCHEMA: dict[str, Any] = {
     "type": "record",
@@ -113,9 +116,41 @@ class LogBackend(ABC):
     def delete(self) -> None: ...
 
 
+LOG_BACKEND_ENV = "EOLAB_LOG_BACKEND"
+
+
+def log_config(root: str, topic: str, partitions: int = 1) -> dict[str, Any]:
+    """The log config of a serving's topic from ``$EOLAB_LOG_BACKEND``: empty (or
+    ``embedded``) is the embedded log under ``root``, ``kafka://host:port[,host:port]`` a
+    Kafka topic with one partition per instance."""
+    url = os.environ.get(LOG_BACKEND_ENV, "").strip()
+    if url in ("", "embedded"):
+        from eolab.serving.inference_log.embedded import Retention
+
+        return {
+            "backend": "embedded",
+            "root": root,
+            "topic": topic,
+            "retention": Retention().to_dict(),
+        }
+    if url.startswith("kafka://") and url[len("kafka://") :].strip("/"):
+        bootstrap = url[len("kafka://") :].strip("/")
+        return {
+            "backend": "kafka",
+            "bootstrap": bootstrap,
+            "topic": topic,
+            "partitions": partitions,
+        }
+    raise ConfigurationError(
+        f"{LOG_BACKEND_ENV} must be empty, 'embedded' or kafka://HOST:PORT, got {url!r}",
+        details={"url": url},
+    )
+
+
 def open_backend(config: dict[str, Any]) -> LogBackend:
     """The backend a serving's spec names: ``{"backend": "embedded", "root", "topic",
-    "retention": {...}}``."""
+    "retention": {...}}`` or ``{"backend": "kafka", "bootstrap", "topic", "partitions",
+    "replication"}``."""
     kind = config.get("backend", "embedded")
     if kind == "embedded":
         from eolab.serving.inference_log.embedded import EmbeddedLog, Retention
@@ -123,7 +158,16 @@ def open_backend(config: dict[str, Any]) -> LogBackend:
         return EmbeddedLog(
             config["root"], config["topic"], Retention(**config.get("retention", {}))
         )
-    raise ValueError(f"unknown inference log backend {kind!r}; this build has 'embedded'")
+    if kind == "kafka":
+        from eolab.serving.inference_log.kafka import KafkaBackend  # confluent-kafka: lazily
+
+        return KafkaBackend(
+            config.get("bootstrap", ""),
+            config["topic"],
+            partitions=config.get("partitions", 1),
+            replication=config.get("replication", 1),
+        )
+    raise ValueError(f"unknown inference log backend {kind!r}; this build has 'embedded', 'kafka'")
 
 
 class InferenceLogger:
