@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from eolab import search
 from eolab.access import find_project, membership
 from eolab.catalog.models import FeatureGroupRow, User
 from eolab.catalog.models import Project as ProjectRow
+from eolab.catalog.versions import next_version
 from eolab.datasets import tags as tag_store
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore.feature_group import FeatureGroup
@@ -140,13 +141,7 @@ class FeatureStore:
             with self._tx() as (s, project):
                 version = fg.version
                 if version is None:
-                    latest = s.scalar(
-                        select(func.max(FeatureGroupRow.version)).where(
-                            FeatureGroupRow.project_id == project.id,
-                            FeatureGroupRow.name == fg.name,
-                        )
-                    )
-                    version = (latest or 0) + 1
+                    version = next_version(s, FeatureGroupRow, project.id, fg.name)
                     warnings.warn(
                         f"No version provided for creating feature group `{fg.name}`, "
                         f"incremented version to `{version}`.",

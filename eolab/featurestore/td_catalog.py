@@ -11,12 +11,13 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eolab import search
 from eolab.catalog.models import Project as ProjectRow
 from eolab.catalog.models import TrainingDatasetRow, User
+from eolab.catalog.versions import next_version
 from eolab.errors import Conflict, InvalidInput, NotFound
 from eolab.featurestore import splits as splitting
 from eolab.featurestore import td_schema
@@ -165,13 +166,7 @@ def row_for_write(td: TrainingDataset, s: Session, project: ProjectRow) -> Train
         return row
     version = td.version
     if version is None:
-        latest = s.scalar(
-            select(func.max(TrainingDatasetRow.version)).where(
-                TrainingDatasetRow.project_id == project.id,
-                TrainingDatasetRow.name == td.name,
-            )
-        )
-        version = (latest or 0) + 1
+        version = next_version(s, TrainingDatasetRow, project.id, td.name)
         from eolab.featurestore.feature_store import VersionWarning
 
         warnings.warn(

@@ -21,13 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eolab import search
 from eolab.access import require_creator_or_owner
 from eolab.catalog.models import ModelRow, ServingRow, User
 from eolab.catalog.models import Project as ProjectRow
+from eolab.catalog.versions import next_version
 from eolab.datasets import tags as tag_store
 from eolab.datasets.taggable import Taggable
 from eolab.errors import Conflict, InvalidInput, NotFound
@@ -305,13 +306,8 @@ class ModelRegistry:
                 datasets: list[dict[str, Any]] = []
                 if run_id is not None:
                     datasets = self._run_datasets(s, prow, run_id, trial_id)
-                latest = s.scalar(
-                    select(func.max(ModelRow.version)).where(
-                        ModelRow.project_id == prow.id, ModelRow.name == name
-                    )
-                )
                 if version is None:
-                    version = (latest or 0) + 1
+                    version = next_version(s, ModelRow, prow.id, name)
                 elif s.scalar(
                     select(ModelRow.id).where(
                         ModelRow.project_id == prow.id,
@@ -321,7 +317,7 @@ class ModelRegistry:
                 ):
                     raise Conflict(
                         f"model {name!r} version {version} already exists; export without "
-                        f"model_version to get version {(latest or 0) + 1}",
+                        f"model_version to get version {next_version(s, ModelRow, prow.id, name)}",
                         details={"model": name, "version": version},
                     )
                 location = f"{FOLDER}/{name}/{version}"
