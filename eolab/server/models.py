@@ -778,6 +778,18 @@ class ListInferenceLogResponse(Model):
     records: list[DescribeInferenceRecord]
 
 
+class DescribeServingLogs(Model):
+    """The last lines of one of a serving's own log files (supervisor or an instance)."""
+
+    serving: str
+    sources: list[str] = Field(description="the log sources on disk: supervisor, instance-<i>")
+    source: str
+    lines: list[str]
+    size_bytes: int
+    truncated: bool = Field(description="the file holds lines before these")
+    modified_at: datetime | None
+
+
 class DescribeFeatureDrift(Model):
     input: str
     index: int | None = Field(description="the channel (image) or column (table) of the input")

@@ -530,6 +530,19 @@ ROUTES: list[Route] = [
         tag="serving",
     ),
     Route(
+        SERVINGS + "/{name}/logs",
+        sv.ServingLogsResource,
+        {
+            "get": Op(
+                "The last ?tail= lines (1..10000, default 200) of the serving's own log file "
+                "?source= supervisor (default) or instance-<i>, and the sources there are",
+                response=m.DescribeServingLogs,
+                query=("source", "tail"),
+            )
+        },
+        tag="serving",
+    ),
+    Route(
         SERVINGS + "/{name}/monitoring",
         sv.MonitoringResource,
         {

@@ -1,5 +1,5 @@
 """Model serving over REST: servings (list, create or update, describe, start/stop, delete),
-their inference log and monitoring report, and inference itself.
+their inference log, monitoring report and own log files, and inference itself.
 
 ``POST projects/{p}/inference/models/{name}:predict|:classify|:regress`` passes the body
 unchanged to the serving's proxy and its answer back unchanged, so that TF-Serving clients work
@@ -24,10 +24,12 @@ from eolab.server.models import (
     DescribeInferenceRecord,
     DescribeMonitorReport,
     DescribeServing,
+    DescribeServingLogs,
     ListInferenceLogResponse,
     ListServingsResponse,
 )
 from eolab.serving.errors import ServingUnavailable
+from eolab.serving.instance_logs import log_sources, read_log
 from eolab.serving.model_server import DEFAULT_MAX_BODY, INSTANCE_HEADER
 from eolab.serving.servings import Serving, Servings
 
@@ -108,6 +110,31 @@ class InferenceLogResource(ServingScoped):
                 name=name,
                 topic=serving.topic,
                 records=[DescribeInferenceRecord.model_validate(r) for r in records],
+            )
+        )
+
+
+class ServingLogsResource(ServingScoped):
+    """The last ``?tail=`` (default 200) lines of the serving's ``?source=`` log (default
+    ``supervisor``), with the sources there are; readable after the serving stopped."""
+
+    async def get(self, project: str, name: str) -> None:
+        servings = await self.servings(project)
+        source = self.query("source", "supervisor")
+        tail = self.query("tail", 200, int)
+        await self.run(servings.get_serving, name)  # an unknown serving first
+        root = servings.project.root
+        got = await self.run(read_log, root, name, source, tail)
+        sources = await self.run(log_sources, root, name)
+        self.send_model(
+            DescribeServingLogs(
+                serving=name,
+                sources=sources,
+                source=got.source,
+                lines=got.lines,
+                size_bytes=got.size_bytes,
+                truncated=got.truncated,
+                modified_at=got.modified_at,
             )
         )
 
