@@ -3,7 +3,8 @@
 ``create NAME --model M [--version V] [--model-server python] [--instances N] [--batching]
 [--no-logging]``, ``start|stop|status|delete NAME``, ``list``, ``predict NAME '<json body>'``
 (the TF-Serving response), ``log NAME [--tail 10]`` (decoded inference records) and
-``monitor NAME [--reference TD_NAME [--version V]]`` (latency, errors, predictions, drift).
+``monitor NAME [--reference TD_NAME [--version V]]`` (latency, errors, predictions, drift) and
+``logs NAME [--source instance-0] [--tail 50]`` (the serving's own log files, as text).
 """
 
 from __future__ import annotations
@@ -15,18 +16,25 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from eolab.magics.registry import UsageError, subcommand
+from eolab.serving.instance_logs import read_log
 from eolab.widgets import Table
 
 if TYPE_CHECKING:
     from eolab.magics.core import EolabMagics
     from eolab.serving.servings import Servings
 
-ACTIONS = ("create", "start", "stop", "status", "delete", "list", "predict", "log", "monitor")
+ACTIONS = (
+    "create", "start", "stop", "status", "delete", "list", "predict", "log", "monitor", "logs",
+)  # fmt: skip
 # how much of a logged request or response a log row shows
 SHOWN_CHARS = 80
+LOG_RECORDS = 10  # log: inference records shown by default
+LOG_LINES = 50  # logs: log file lines shown by default
 
 
-@subcommand("serve", help="model servings: create, start, stop, status, predict, log, monitor")
+@subcommand(
+    "serve", help="model servings: create, start, stop, status, predict, log, monitor, logs"
+)
 @magic_arguments()
 @argument("action", metavar="ACTION", help=", ".join(ACTIONS))
 @argument("name", metavar="NAME", nargs="?", help="the serving (all actions but list)")
@@ -40,7 +48,11 @@ SHOWN_CHARS = 80
 @argument("--instances", type=int, default=1, help="create: model server processes")
 @argument("--batching", action="store_true", help="create: dynamic batching on")
 @argument("--no-logging", action="store_true", help="create: no inference logging")
-@argument("--tail", type=int, default=10, help="log: the last N records")
+@argument(
+    "--tail", type=int, default=None,
+    help=f"log: the last N records ({LOG_RECORDS}); logs: the last N lines ({LOG_LINES})",
+)  # fmt: skip
+@argument("--source", default="supervisor", help="logs: supervisor or instance-<i>")
 @argument("--reference", default=None, help="monitor: a training dataset to measure drift")
 def serve(magics: EolabMagics, args: Namespace, cell: str | None) -> Any:
     """Act on the servings of the current project."""
@@ -69,7 +81,9 @@ def serve(magics: EolabMagics, args: Namespace, cell: str | None) -> Any:
     if args.action == "predict":
         return servings.make_inference_request(name, _body(args.body))
     if args.action == "log":
-        return _log(servings, name, args.tail)
+        return _log(servings, name, LOG_RECORDS if args.tail is None else args.tail)
+    if args.action == "logs":
+        return _logs(servings, name, args.source, LOG_LINES if args.tail is None else args.tail)
     return _monitor(magics, servings, name, args.reference, args.version)
 
 
@@ -147,6 +161,15 @@ def _log(servings: Servings, name: str, tail: int) -> Table:
         f"inference log of {name} (last {tail})",
         data=records,
     )
+
+
+def _logs(servings: Servings, name: str, source: str, tail: int) -> None:
+    """Print the last lines of the serving's own log file under a one-line header."""
+    servings.get_serving(name)  # an unknown serving says so, not its missing files
+    got = read_log(servings.project.root, name, source, tail)
+    more = "last " if got.truncated else ""
+    print(f"{name} {got.source} ({more}{len(got.lines)} lines of {got.size_bytes} bytes)")
+    print("\n".join(got.lines))
 
 
 def _monitor(

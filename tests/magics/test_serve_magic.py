@@ -13,6 +13,7 @@ import pytest
 
 import eolab
 from eolab.models.registry import ModelRegistry
+from eolab.serving import runtime
 from eolab.serving.monitoring import MonitorReport
 from eolab.serving.servings import Serving
 
@@ -125,3 +126,36 @@ def test_serve_bad_input_is_one_line(in_project, summer, project, capsys, error_
     # a stopped serving does not answer: 503, one line
     assert "unavailable" in fails("serve predict Summer '{\"instances\": [[1, 2, 3]]}'")
     assert project.serving.get_status("Summer") == "Stopped"
+
+
+def test_serve_logs_prints_the_serving_s_own_log_files(
+    in_project, summer, project, capsys, error_line
+):
+    """Log files are written by hand into a serving that never started: no process needed."""
+    in_project("serve create Summer --model summer --model-server python")
+    folder = runtime.log_dir(project.root, "Summer")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "supervisor.log").write_text("".join(f"supervisor {i}\n" for i in range(80)))
+    (folder / "instance-0.log").write_text("loaded\nlistening\n")
+    capsys.readouterr()
+
+    assert in_project("serve logs Summer") is None
+    out = capsys.readouterr().out.splitlines()
+    size = (folder / "supervisor.log").stat().st_size
+    assert out[0] == f"Summer supervisor (last 50 lines of {size} bytes)"
+    assert out[1:] == [f"supervisor {i}" for i in range(30, 80)]
+    in_project("serve logs Summer --source instance-0 --tail 5")
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Summer instance-0 (2 lines of 17 bytes)", "loaded", "listening"]
+
+    def fails(line: str) -> str:
+        capsys.readouterr()
+        assert in_project(line) is None
+        return error_line()
+
+    assert "tail must be an integer from 1 to 10000" in fails("serve logs Summer --tail 0")
+    assert "log source must be" in fails("serve logs Summer --source ../../x")
+    line = fails("serve logs Summer --source instance-3")
+    assert "not_found" in line and "['supervisor', 'instance-0']" in line
+    assert "not_found" in fails("serve logs Nope")
+    assert "needs the serving NAME" in fails("serve logs")
