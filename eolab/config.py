@@ -34,6 +34,9 @@ _ENV = {
     "workers": "EOLAB_WORKERS",
     "s3_endpoint_url": "EOLAB_S3_ENDPOINT_URL",
     "s3_region": "EOLAB_S3_REGION",
+    "serving_health_interval_s": "EOLAB_SERVING_HEALTH_INTERVAL_S",
+    "serving_health_timeout_s": "EOLAB_SERVING_HEALTH_TIMEOUT_S",
+    "serving_health_failures": "EOLAB_SERVING_HEALTH_FAILURES",
 }
 
 
@@ -54,6 +57,11 @@ class Settings:
     workers: int = 0  # python engine processes; 0: one per core
     s3_endpoint_url: str = ""  # empty: AWS; e.g. http://127.0.0.1:9000 for an S3-compatible store
     s3_region: str = "us-east-1"
+    # a running model server instance is probed every interval; one that misses ``failures``
+    # probes in a row (hung, not dead) is taken out of the rotation, killed and restarted
+    serving_health_interval_s: float = 2.0
+    serving_health_timeout_s: float = 5.0
+    serving_health_failures: int = 3
 
     @property
     def resolved_catalog_url(self) -> str:
@@ -99,4 +107,11 @@ def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
     settings = Settings(**values)
     if settings.engine not in ENGINES:
         raise ConfigurationError(f"engine must be one of {ENGINES}, got {settings.engine!r}")
+    for name in (
+        "serving_health_interval_s",
+        "serving_health_timeout_s",
+        "serving_health_failures",
+    ):
+        if getattr(settings, name) <= 0:
+            raise ConfigurationError(f"setting {name!r} must be > 0, got {getattr(settings, name)}")
     return settings

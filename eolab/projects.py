@@ -7,6 +7,7 @@ removed. Deleting a project needs its name repeated as confirmation.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from eolab.catalog.models import Project as ProjectRow
 from eolab.errors import Conflict, InvalidInput
 from eolab.names import check_name
 from eolab.users import find_user
+
+_log = logging.getLogger("eolab.projects")
 
 PROJECT_FOLDERS = ("Resources", "DataSets", "FeatureStore", "Experiments", "Models", "Jobs", "Logs")
 
@@ -233,7 +236,12 @@ def delete_project(workspace: Workspace, name: str, confirm: str | None = None) 
     workspace.caller.require_scope("project")
     with workspace.tx(write=False) as s:
         require_owner(s, workspace.caller, find_project(s, name))
+    from eolab.serving.runtime import stop_project_servings
+
     root = workspace.project_root(name)
+    stopped = stop_project_servings(root)
+    if stopped:
+        _log.info("project %s: stopped servings %s before deleting it", name, stopped)
     trash = workspace.home / "trash" / f"{name}-{uuid.uuid4().hex[:8]}"
     if root.exists():
         trash.parent.mkdir(parents=True, exist_ok=True)

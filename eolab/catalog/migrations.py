@@ -33,8 +33,20 @@ _FTS_SQL = [
         VALUES (new.id, new.name, new.description, new.tags); END""",
 ]
 
+
+def _add_serving_log_sampling(session: Session, is_sqlite: bool) -> None:
+    """Version 2: servings.log_sampling (sampled inference logging; 1.0 = every request)."""
+    conn = session.connection()
+    if "log_sampling" not in {c["name"] for c in inspect(conn).get_columns("servings")}:
+        conn.exec_driver_sql(
+            "ALTER TABLE servings ADD COLUMN log_sampling FLOAT NOT NULL DEFAULT 1.0"
+        )
+
+
 # (version, step): each step upgrades a catalog from version-1 to version.
-MIGRATIONS: list[tuple[int, Callable[[Session, bool], None]]] = []
+MIGRATIONS: list[tuple[int, Callable[[Session, bool], None]]] = [
+    (2, _add_serving_log_sampling),
+]
 HEAD = max((v for v, _ in MIGRATIONS), default=1)
 
 

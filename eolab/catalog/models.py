@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -335,6 +345,8 @@ class ServingRow(Base):
     instances: Mapped[int] = mapped_column(Integer, default=1)
     batching: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     inference_logging: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the fraction of successful requests logged (failed ones always are)
+    log_sampling: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
     topic: Mapped[str] = mapped_column(String(255))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -54,6 +54,11 @@ class InstanceMetrics:
             "Inference log records dropped (buffer full or backend down)",
             registry=r,
         )
+        self.log_sampled_out = Gauge(
+            "eolab_serving_inference_log_sampled_out",
+            "Successful requests not logged by sampling (log_sampling < 1)",
+            registry=r,
+        )
 
     def observe(self, verb: str, code: int, seconds: float) -> None:
         self.requests.labels(verb, str(code)).inc()
@@ -65,6 +70,7 @@ class InstanceMetrics:
         log_lag: Callable[[], float] | None = None,
         log_written: Callable[[], float] | None = None,
         log_dropped: Callable[[], float] | None = None,
+        log_sampled_out: Callable[[], float] | None = None,
     ) -> None:
         """Gauges read at scrape time from the batcher and the inference logger."""
         for gauge, fn in (
@@ -72,6 +78,7 @@ class InstanceMetrics:
             (self.log_lag, log_lag),
             (self.log_written, log_written),
             (self.log_dropped, log_dropped),
+            (self.log_sampled_out, log_sampled_out),
         ):
             if fn is not None:
                 gauge.set_function(fn)

@@ -25,6 +25,7 @@ import gc
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -67,6 +68,7 @@ class ModelServer:
         logger: InferenceLogger | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         threads: int = 2,
+        log_sampling: float = 1.0,
     ) -> None:
         self.servable = servable
         self.name = name
@@ -74,6 +76,9 @@ class ModelServer:
         self.instance = instance
         self.model_id = model_id
         self.logger = logger
+        self.log_sampling = log_sampling
+        self.sampled_out = 0  # successful requests not logged (log_sampling < 1)
+        self._sampler = random.Random()
         self.max_body = max_body
         self.metrics = InstanceMetrics()
         self.in_flight = 0
@@ -88,6 +93,7 @@ class ModelServer:
             log_lag=(lambda: logger.lag) if logger else None,
             log_written=(lambda: logger.written) if logger else None,
             log_dropped=(lambda: logger.dropped) if logger else None,
+            log_sampled_out=(lambda: self.sampled_out) if logger else None,
         )
 
     def _direct(self, request: InferenceRequest) -> dict[str, np.ndarray]:
@@ -108,6 +114,9 @@ class ModelServer:
         self, body: bytes, response: str, code: int, started_ms: int, latency_ms: float
     ) -> None:
         if self.logger is None:
+            return
+        if code < 400 and self.log_sampling < 1 and self._sampler.random() >= self.log_sampling:
+            self.sampled_out += 1  # failures are always logged: they are what one looks for
             return
         self.logger.log(
             {
@@ -312,6 +321,7 @@ def build_server(spec: dict[str, Any], index: int) -> ModelServer:
         batching,
         logger,
         int(spec.get("max_request_bytes", DEFAULT_MAX_BODY)),
+        log_sampling=float(spec.get("log_sampling", 1.0)),
     )
 
 

@@ -63,6 +63,8 @@ class MonitorReport:
     prediction_mean: float | None
     drift: list[FeatureDrift] = field(default_factory=list)
     threshold: float = DRIFT_THRESHOLD
+    log_sampling: float = 1.0  # rates are scaled back up when only a fraction was logged
+    drift_note: str = ""  # why drift was not computed (too few requests in the window)
 
     @property
     def drifted(self) -> list[FeatureDrift]:
@@ -86,15 +88,21 @@ class MonitorReport:
         )
         return Properties(
             [
-                ("requests", f"{self.requests} ({self.request_rate:.2f}/s)"),
+                ("requests", self._requests_text()),
                 ("window", window),
                 ("error rate", f"{self.error_rate:.1%} {self.errors or ''}".strip()),
                 ("latency p50/p95/p99", " / ".join(f"{lat.get(k, 0):.1f} ms" for k in ("p50", "p95", "p99"))),
                 ("prediction mean", "" if self.prediction_mean is None else f"{self.prediction_mean:.4g}"),
-                ("drift", f"{len(self.drifted)} of {len(self.drift)} feature(s) above PSI {self.threshold}"),
+                ("drift", self.drift_note or f"{len(self.drifted)} of {len(self.drift)} feature(s) above PSI {self.threshold}"),
             ],
             title=f"monitoring {self.serving}",
         )  # fmt: skip
+
+    def _requests_text(self) -> str:
+        text = f"{self.requests} logged ({self.request_rate:.2f}/s)"
+        if self.log_sampling < 1:
+            text += f", {self.log_sampling:.0%} of successful requests sampled: rate estimated"
+        return text
 
     def _drift_table(self) -> Any:
         from eolab.widgets import Table
@@ -377,6 +385,7 @@ def monitor(
     ):
         raise InvalidInput(f"features must be a list of feature names, got {features!r}")
     ref = Reference(reference, split) if reference is not None else None
+    sampling = servings.get_serving(name).log_sampling
     records = servings.get_inference_log(name, since=since, limit=limit)
     times = [r.request_timestamp for r in records]
     span = (max(times) - min(times)).total_seconds() if times else 0.0
@@ -386,18 +395,22 @@ def monitor(
             codes[r.response_http_code] = codes.get(r.response_http_code, 0) + 1
     predictions = served_predictions(records)
     finite = predictions[np.isfinite(predictions)]
+    failed = sum(codes.values())
+    # only a fraction of the successful requests was logged; every failed one was
+    estimated = (len(records) - failed) / sampling + failed
     report = MonitorReport(
         serving=name,
         requests=len(records),
         window_start=min(times) if times else None,
         window_end=max(times) if times else None,
-        request_rate=len(records) / span if span > 0 else float(len(records)),
-        error_rate=sum(codes.values()) / len(records) if records else 0.0,
+        request_rate=estimated / span if span > 0 else estimated,
+        error_rate=failed / estimated if records else 0.0,
         errors=codes,
         latency_ms=percentiles([r.latency_ms for r in records]),
         predictions=histogram(finite, PREDICTION_BINS),
         prediction_mean=float(finite.mean()) if finite.size else None,
         threshold=float(threshold),
+        log_sampling=sampling,
     )
     if ref is not None:
         report.drift = drift(served_inputs(records), ref, features, threshold)

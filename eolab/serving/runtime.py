@@ -142,3 +142,31 @@ def kill_group(pid: int | None) -> None:
     if pid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
+
+
+def stop_supervisor(folder: Path, timeout_s: float = 30.0) -> bool:
+    """SIGTERM the serving's supervisor (its instances drain and write their log backlog),
+    SIGKILL its session after ``timeout_s``; record Stopped. Whether one was running."""
+    pid = current_state(folder).get("pid")
+    running = is_supervisor(pid, folder / SPEC_FILE)
+    if running:
+        signal_process(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if alive(pid):
+            kill_group(pid)
+    final = read_json(folder / STATE_FILE) or {}
+    if final.get("status") != Status.STOPPED:
+        write_json(
+            folder / STATE_FILE,
+            {"status": Status.STOPPED.value, "reason": "", "pid": None, "instances": []},
+        )
+    return running
+
+
+def stop_project_servings(project_root: Path, timeout_s: float = 30.0) -> list[str]:
+    """Stop every serving still running in a project (before the project is deleted: its
+    supervisors would otherwise serve, and log into, a folder that is gone). Their names."""
+    folders = sorted(p for p in (project_root / RUN_FOLDER).glob("*") if p.is_dir())
+    return [folder.name for folder in folders if stop_supervisor(folder, timeout_s)]

@@ -60,7 +60,7 @@ TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 INFERENCE_FOLDER = "Logs/inference"
 _SETTINGS = (
     "model_name", "model_version", "model_server", "instances", "batching",
-    "inference_logging", "topic",
+    "inference_logging", "log_sampling", "topic",
 )  # fmt: skip
 
 
@@ -76,6 +76,7 @@ class ServingInstance:
     restarts: int
     started_at: str
     last_error: str
+    missed_probes: int = 0  # health probes missed in a row (out of the rotation while > 0)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Serving:
     requested_instances: int
     batching: BatchingConfig | None
     inference_logging: bool
+    log_sampling: float  # the fraction of successful requests logged; failures always are
     topic: str
     status: str
     reason: str
@@ -129,12 +131,19 @@ class Serving:
                 ("model", f"{self.model_name} v{self.model_version} ({self.model_server})"),
                 ("instances", f"{self.available_instances}/{self.requested_instances} {instances}"),
                 ("batching", batching),
-                ("inference log", f"topic {self.topic}" if self.inference_logging else "off"),
+                ("inference log", self._log_setting()),
                 ("endpoint", self.endpoint or ""),
                 ("created", f"{self.created_at:%Y-%m-%d %H:%M:%S} by {self.created_by}"),
             ],
             title=f"serving {self.name}",
         )
+
+    def _log_setting(self) -> str:
+        if not self.inference_logging:
+            return "off"
+        if self.log_sampling < 1:
+            return f"topic {self.topic}, {self.log_sampling:.0%} of successful requests sampled"
+        return f"topic {self.topic}"
 
     def _repr_html_(self) -> str:
         return self._view()._repr_html_()
@@ -197,6 +206,7 @@ class Servings:
                 i.get("restarts", 0),
                 i.get("started_at", ""),
                 i.get("last_error", ""),
+                i.get("missed_probes", 0),
             )  # fmt: skip
             for i in state.get("instances", [])
         ]
@@ -208,6 +218,7 @@ class Servings:
             row.instances,
             BatchingConfig(**row.batching) if row.batching else None,
             row.inference_logging,
+            row.log_sampling if row.log_sampling is not None else 1.0,
             row.topic,
             state["status"],
             state.get("reason", ""),
@@ -254,9 +265,13 @@ class Servings:
         batching: bool | BatchingConfig | dict[str, int] | None = False,
         inference_logging: bool = True,
         topic: str | None = None,
+        log_sampling: float = 1.0,
     ) -> Serving:
         """Create the serving, or change it; a running serving switches to the new settings
-        one instance at a time. ``model_version`` None serves the model's latest version."""
+        one instance at a time. ``model_version`` None serves the model's latest version.
+        ``log_sampling`` in (0, 1] logs that fraction of the successful requests (chosen at
+        random per request); failed requests are always logged, and monitoring scales its
+        request rate back up."""
         check_name(name, "serving")
         check_name(model_name, "model")
         if model_version is not None:
@@ -271,6 +286,15 @@ class Servings:
         if not isinstance(inference_logging, bool):
             raise InvalidInput(
                 f"inference_logging must be True or False, got {inference_logging!r}"
+            )
+        if (
+            isinstance(log_sampling, bool)
+            or not isinstance(log_sampling, int | float)
+            or not 0 < log_sampling <= 1
+        ):
+            raise InvalidInput(
+                f"log_sampling must be a fraction in (0, 1], got {log_sampling!r}",
+                details={"field": "log_sampling"},
             )
         if topic is not None and (not isinstance(topic, str) or not TOPIC_NAME.match(topic)):
             raise InvalidInput(
@@ -314,6 +338,7 @@ class Servings:
             row.instances = instances
             row.batching = config.to_dict() if config else None
             row.inference_logging = inference_logging
+            row.log_sampling = float(log_sampling)
             row.topic = topic
             s.flush()
             spec = self._spec(prow, row, model)
@@ -366,11 +391,22 @@ class Servings:
             "instances": row.instances,
             "batching": row.batching,
             "log": log,
+            "log_sampling": row.log_sampling if row.log_sampling is not None else 1.0,
+            "health": self._health(),
             "run_dir": str(runtime.run_dir(root, row.name)),
             "log_dir": str(runtime.log_dir(root, row.name)),
             "max_request_bytes": DEFAULT_MAX_BODY,
             "start_timeout_s": 300,
             "generation": time.time_ns(),
+        }
+
+    def _health(self) -> dict[str, float]:
+        """The supervisor's health probes of running instances (settings serving_health_*)."""
+        settings = self.project.workspace.settings
+        return {
+            "interval_s": settings.serving_health_interval_s,
+            "timeout_s": settings.serving_health_timeout_s,
+            "failures": settings.serving_health_failures,
         }
 
     @staticmethod
@@ -457,22 +493,7 @@ class Servings:
         supervisor; a supervisor that does not stop in ``timeout_s`` is killed."""
         with project_tx(self.project, SCOPE, write=False) as (s, prow):
             _find(s, prow, name)
-        folder = runtime.run_dir(self.project.root, name)
-        state = runtime.current_state(folder)
-        pid = state.get("pid")
-        if runtime.is_supervisor(pid, folder / runtime.SPEC_FILE):
-            runtime.signal_process(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout_s
-            while runtime.alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if runtime.alive(pid):
-                runtime.kill_group(pid)
-        final = runtime.read_json(folder / runtime.STATE_FILE) or {}
-        if final.get("status") != Status.STOPPED:
-            runtime.write_json(
-                folder / runtime.STATE_FILE,
-                {"status": Status.STOPPED.value, "reason": "", "pid": None, "instances": []},
-            )
+        runtime.stop_supervisor(runtime.run_dir(self.project.root, name), timeout_s)
         return self.get_serving(name)
 
     def delete(self, name: str) -> None:

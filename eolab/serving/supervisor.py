@@ -7,6 +7,10 @@ without Jupyter and outlives the notebook that started it. It:
   loaded the model and answers its status route; then opens the proxy on 127.0.0.1;
 - restarts an instance that exits (crash, kill -9) and logs the restart; an instance that
   fails to start 3 times in a row is given up, and the serving fails when none is left;
+- probes every running instance's status route (``health`` in the spec: interval, timeout,
+  failures in a row); one that misses a probe leaves the proxy's rotation until it answers
+  again, and one that misses ``failures`` probes in a row (alive but hung: a deadlock, a
+  stopped process) is killed and restarted like a crashed one;
 - on SIGHUP re-reads the spec and replaces instances one at a time (new one healthy first,
   then the old one drained), so that a version switch keeps answering requests;
 - on SIGTERM stops the instances (each writes what its inference log holds) and exits.
@@ -32,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
@@ -44,6 +48,7 @@ from eolab.serving.runtime import Status
 
 MAX_START_FAILURES = 3
 POLL_S = 0.1
+DEFAULT_HEALTH = {"interval_s": 2.0, "timeout_s": 5.0, "failures": 3}
 _log = logging.getLogger("eolab.serving.supervisor")
 
 
@@ -70,6 +75,7 @@ class Instance:
     started_at: str
     port: int | None = None
     ready: bool = False
+    missed_probes: int = 0  # health probes missed in a row
 
     def describe(self, restarts: int, last_error: str) -> dict[str, Any]:
         return {
@@ -81,6 +87,7 @@ class Instance:
             "restarts": restarts,
             "started_at": self.started_at,
             "last_error": last_error,
+            "missed_probes": self.missed_probes,
         }
 
 
@@ -105,6 +112,7 @@ class Supervisor:
         self.update_error = ""
         self.attempted = self.spec.get("generation", 0)  # of the last spec read
         self.proxy_port: int | None = None
+        self.health = {**DEFAULT_HEALTH, **(self.spec.get("health") or {})}
         self.started_at = _now()
         self.client = AsyncHTTPClient(force_instance=True)
         self._stop = asyncio.Event()
@@ -256,6 +264,69 @@ class Supervisor:
             self.write_state()
             asyncio.create_task(self.restart(index))
 
+    async def probe(self, inst: Instance) -> str:
+        """'' when the instance answers its status route in time, else what went wrong."""
+        url = f"http://127.0.0.1:{inst.port}/v1/models/{self.spec['serving']}"
+        try:
+            response = await self.client.fetch(
+                url, raise_error=False, request_timeout=float(self.health["timeout_s"])
+            )
+        except (OSError, TimeoutError, HTTPClientError) as exc:  # refused, reset, timed out
+            return f"{type(exc).__name__}: {exc}"
+        return "" if response.code == 200 else f"answered {response.code}"
+
+    async def check_health(self) -> None:
+        """Probe the running instances together; take out of the rotation on a miss, put
+        back on an answer, kill and restart after ``failures`` misses in a row."""
+        running = [
+            inst
+            for index, inst in self.instances.items()
+            if inst.ready and index not in self._respawning and inst.process.poll() is None
+        ]
+        results = await asyncio.gather(*(self.probe(inst) for inst in running))
+        for inst, problem in zip(running, results, strict=True):
+            if self.instances.get(inst.index) is not inst or not inst.ready:
+                continue  # replaced or restarted while probing
+            if not problem:
+                if inst.missed_probes:
+                    _log.info("instance %d answers its health probe again; back in the rotation",
+                              inst.index)  # fmt: skip
+                    self.proxy.add(inst.index, inst.port or 0)
+                    inst.missed_probes = 0
+                    self.write_state()
+                continue
+            inst.missed_probes += 1
+            limit = int(self.health["failures"])
+            _log.warning("instance %d (pid %d) missed health probe %d of %d: %s", inst.index,
+                         inst.process.pid, inst.missed_probes, limit, problem)  # fmt: skip
+            if len(self.proxy.upstreams) > 1:  # the last one stays: a slow answer beats a 503
+                self.proxy.remove(inst.index, inst.port)
+            if inst.missed_probes >= limit:
+                await self.kill_hung(inst, problem)
+            self.write_state()
+
+    async def kill_hung(self, inst: Instance, problem: str) -> None:
+        inst.ready = False
+        self.errors[inst.index] = (
+            f"missed {inst.missed_probes} health probes in a row (hung: {problem}); killed at "
+            f"{_now()}"
+        )
+        _log.error("instance %d (pid %d) is hung (%d health probes missed in a row); killing "
+                   "and restarting it (restart #%d)", inst.index, inst.process.pid,
+                   inst.missed_probes, self.restarts.get(inst.index, 0) + 1)  # fmt: skip
+        inst.process.kill()  # SIGKILL: a stopped or deadlocked process would ignore SIGTERM
+        while inst.process.poll() is None:
+            await asyncio.sleep(POLL_S / 2)
+        asyncio.create_task(self.restart(inst.index))
+
+    async def health_loop(self) -> None:
+        interval = float(self.health["interval_s"])
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+            if not self._stop.is_set() and not self.updating:
+                await self.check_health()
+
     # ---- lifecycle --------------------------------------------------------------------------
 
     async def start_all(self) -> str:
@@ -344,6 +415,7 @@ class Supervisor:
         _log.info(
             "serving %s running: proxy on 127.0.0.1:%d", self.spec["serving"], self.proxy_port
         )
+        health = asyncio.create_task(self.health_loop())
         while not self._stop.is_set():
             if self._reload.is_set():
                 self._reload.clear()
@@ -351,6 +423,7 @@ class Supervisor:
             await self.check_instances()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), POLL_S)
+        health.cancel()
         failed = self.status == Status.FAILED
         if not failed:
             self.status = Status.STOPPING

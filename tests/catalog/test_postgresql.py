@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import eolab
+from eolab.catalog.migrations import HEAD
 from eolab.errors import Conflict, Forbidden, ValidationFailed
 from eolab.workspace import Workspace, reset_shared_catalogs
 
@@ -81,7 +82,7 @@ def pg_workspace(postgres_url, tmp_path, monkeypatch):
 def test_core_flow_on_postgresql(pg_workspace, tmp_path):
     ws = pg_workspace
     assert ws.catalog.engine.dialect.name == "postgresql"
-    assert ws.catalog.meta("schema_version") == "1"
+    assert ws.catalog.meta("schema_version") == str(HEAD)
     project = ws.create_project("ExtremeEarth", "Arctic icebergs")
     datasets = project.get_dataset_api()
     datasets.create("eodata", "Sentinel-1 chips")

@@ -135,3 +135,22 @@ def test_catalog_url_that_cannot_be_opened_raises_configuration_error(
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'catalog.db'}"
     with pytest.raises(errors.ConfigurationError):
         eolab.Workspace.open(home, user="alice", catalog_url=url)
+
+
+@pytest.mark.parametrize(
+    "name, variable",
+    [
+        ("serving_health_interval_s", "EOLAB_SERVING_HEALTH_INTERVAL_S"),
+        ("serving_health_timeout_s", "EOLAB_SERVING_HEALTH_TIMEOUT_S"),
+        ("serving_health_failures", "EOLAB_SERVING_HEALTH_FAILURES"),
+    ],
+)
+def test_serving_health_settings_come_from_the_environment_and_must_be_positive(
+    home: Path, monkeypatch: pytest.MonkeyPatch, name: str, variable: str
+) -> None:
+    assert getattr(load_settings(home), name) == getattr(Settings(), name) > 0
+    monkeypatch.setenv(variable, "7")
+    assert getattr(load_settings(home), name) == 7
+    monkeypatch.setenv(variable, "0")
+    with pytest.raises(errors.ConfigurationError, match=f"setting '{name}' must be > 0"):
+        load_settings(home)

@@ -227,3 +227,12 @@ def test_a_served_prediction_is_logged_to_kafka(broker, sv, registry, tmp_path, 
     finally:
         sv.stop("KafkaSum")
         sv.delete("KafkaSum")
+
+
+def test_kafka_backend_is_exported_lazily_by_the_package():
+    import eolab.serving.inference_log as inference_log
+
+    assert inference_log.KafkaBackend is kafka.KafkaBackend
+    assert "KafkaBackend" in inference_log.__all__
+    with pytest.raises(AttributeError, match="has no attribute 'KafkaLog'"):
+        inference_log.KafkaLog  # noqa: B018

@@ -4,6 +4,7 @@ stopping, deleting, and the model registry refusing to delete a version in use."
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -68,6 +69,10 @@ def predict_via_proxy(port: int, rows: list) -> tuple[str, dict]:
         ({"topic": "bad topic!"}, InvalidInput, "topic must match"),
         ({"model_server": "tensorflow"}, InvalidInput, "has no saved_model.pb"),
         ({"inference_logging": "yes"}, InvalidInput, "inference_logging must be True or False"),
+        ({"log_sampling": 0}, InvalidInput, "log_sampling must be a fraction in (0, 1]"),
+        ({"log_sampling": 1.5}, InvalidInput, "log_sampling must be a fraction in (0, 1]"),
+        ({"log_sampling": True}, InvalidInput, "log_sampling must be a fraction in (0, 1]"),
+        ({"log_sampling": "half"}, InvalidInput, "log_sampling must be a fraction in (0, 1]"),
     ],
 )
 def test_create_or_update_refuses_bad_input_and_writes_nothing(sv, adder, args, error, words):
@@ -281,3 +286,100 @@ def test_state_is_found_by_another_process(sv, summer):
     serving = sv.get_serving(summer)
     assert state["status"] == "Running" and state["proxy_port"] == serving.proxy_port
     assert [i["pid"] for i in state["instances"]] == [i.pid for i in serving.instances]
+
+
+def test_a_hung_instance_leaves_the_rotation_then_is_killed_and_restarted(serving_home, adder):
+    """SIGSTOP: the process lives but answers nothing (as a deadlock would). One missed probe
+    takes it out of the rotation; three in a row get it killed and restarted."""
+    ws = eolab.Workspace.open(
+        serving_home,
+        user="alice",
+        serving_health_interval_s=0.2,
+        serving_health_timeout_s=0.5,
+        serving_health_failures=3,
+    )
+    fast = Project(ws, "ExtremeEarth").serving
+    fast.create_or_update("Watched", adder, model_server="python", instances=2)
+    victim = fast.start("Watched", progress=False).instances[0]
+    os.kill(victim.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: fast.get_serving("Watched").instances[0].missed_probes >= 1, 10)
+        answers = [fast.make_inference_request("Watched", [[1, 1, 1, 1]]) for _ in range(10)]
+        assert answers == [{"predictions": [4.0]}] * 10  # instance 1 answered meanwhile
+
+        def restarted():
+            now = fast.get_serving("Watched").instances[0]
+            return now if now.status == "Running" and now.pid != victim.pid else None
+
+        back = wait_for(restarted, 30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim.pid, signal.SIGCONT)
+    assert back.restarts == 1 and back.missed_probes == 0
+    assert "missed 3 health probes in a row (hung" in back.last_error
+    with pytest.raises(ProcessLookupError):
+        os.kill(victim.pid, 0)  # killed and reaped, not left behind stopped
+    log = (runtime.log_dir(fast.project.root, "Watched") / runtime.SUPERVISOR_LOG).read_text()
+    assert f"instance 0 (pid {victim.pid}) is hung (3 health probes missed in a row)" in log
+    assert fast.make_inference_request("Watched", [[1, 2, 3, 4]]) == {"predictions": [10.0]}
+    fast.delete("Watched")
+
+
+def _gauge(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_sampled_logging_keeps_every_failure_and_monitoring_scales_the_rate(sv, adder):
+    sv.create_or_update("Sampled", adder, model_server="python", log_sampling=0.25)
+    serving = sv.start("Sampled", progress=False)
+    assert serving.log_sampling == 0.25 and "25% of successful requests" in repr(serving)
+    for _ in range(200):
+        sv.make_inference_request("Sampled", [[1, 1, 1, 1]])
+    for _ in range(5):
+        with pytest.raises(InvalidInput):
+            sv.make_inference_request("Sampled", [[1, 1]])
+    port = serving.instances[0].port
+
+    def settled():
+        written = _gauge(port, "eolab_serving_inference_log_written")
+        skipped = _gauge(port, "eolab_serving_inference_log_sampled_out")
+        return (written, skipped) if written + skipped == 205 else None
+
+    written, skipped = wait_for(settled)
+    records = sv.get_inference_log("Sampled", limit=1000)
+    ok = [r for r in records if r.response_http_code == 200]
+    failed = [r for r in records if r.response_http_code == 400]
+    assert len(records) == written and len(failed) == 5  # every failure is logged
+    assert len(ok) + skipped == 200 and 20 <= len(ok) <= 90  # about a quarter (p < 1e-6 outside)
+    report = sv.monitor("Sampled")
+    assert report.log_sampling == 0.25 and report.requests == len(records)
+    estimated = len(ok) / 0.25 + 5
+    assert report.error_rate == pytest.approx(5 / estimated)
+    span = (report.window_end - report.window_start).total_seconds()
+    assert report.request_rate == pytest.approx(estimated / span, rel=1e-6)
+    assert "sampled: rate estimated" in repr(report)
+    sv.delete("Sampled")
+
+
+def test_deleting_a_project_stops_its_running_servings_first(serving_ws, tmp_path):
+    from eolab.models.registry import ModelRegistry
+
+    doomed = serving_ws.create_project("Doomed")
+    ModelRegistry(doomed).export(python_model(tmp_path / "m"), "adder", signature=SIGNATURE)
+    doomed.serving.create_or_update("Short", "adder", model_server="python")
+    serving = doomed.serving.start("Short", progress=False)
+    state = runtime.read_json(runtime.run_dir(doomed.root, "Short") / runtime.STATE_FILE)
+    pids = [state["pid"], *(i.pid for i in serving.instances)]
+    assert all(runtime.alive(pid) for pid in pids)
+    root = doomed.root
+    with pytest.raises(InvalidInput, match="confirm='Doomed'"):
+        doomed.delete()
+    assert all(runtime.alive(pid) for pid in pids)  # a refused delete stops nothing
+    doomed.delete(confirm="Doomed")
+    assert not any(runtime.alive(pid) for pid in pids)
+    assert not root.exists()
+    assert "Doomed" not in [p.name for p in serving_ws.list_projects()]

@@ -1,6 +1,11 @@
-"""Inference log backends behind one interface (embedded by default; kafka when configured)."""
+"""Inference log backends behind one interface (embedded by default; kafka when configured).
+
+``KafkaBackend`` is exported lazily: it needs confluent-kafka (the ``kafka`` extra), which the
+embedded default does not."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from eolab.serving.inference_log.base import (
     INFERENCE_SCHEMA,
@@ -14,10 +19,14 @@ from eolab.serving.inference_log.base import (
 )
 from eolab.serving.inference_log.embedded import EmbeddedLog, Retention
 
+if TYPE_CHECKING:
+    from eolab.serving.inference_log.kafka import KafkaBackend
+
 __all__ = [
     "INFERENCE_SCHEMA",
     "EmbeddedLog",
     "InferenceLogger",
+    "KafkaBackend",
     "LogBackend",
     "LogEntry",
     "LogWriter",
@@ -26,3 +35,11 @@ __all__ = [
     "encode",
     "open_backend",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KafkaBackend":
+        from eolab.serving.inference_log.kafka import KafkaBackend
+
+        return KafkaBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
