@@ -719,6 +719,9 @@ class CreateOrUpdateServing(Model):
     batching: BatchingSettings | bool = False
     inference_logging: bool = True
     topic: str | None = None
+    log_sampling: float = Field(
+        1.0, description="fraction in (0, 1] of successful requests logged; failures always are"
+    )
 
 
 class DescribeServingInstance(Model):
@@ -730,6 +733,7 @@ class DescribeServingInstance(Model):
     restarts: int
     started_at: str
     last_error: str
+    missed_probes: int = Field(0, description="health probes missed in a row (out of rotation)")
 
 
 class DescribeServing(Model):
@@ -741,6 +745,7 @@ class DescribeServing(Model):
     available_instances: int
     batching: BatchingSettings | None
     inference_logging: bool
+    log_sampling: float
     topic: str
     status: ServingStatus
     reason: str
@@ -815,6 +820,8 @@ class DescribeMonitorReport(Model):
     prediction_mean: float | None
     drift: list[DescribeFeatureDrift]
     threshold: float
+    log_sampling: float = Field(1.0, description="request rate and error rate are estimated")
+    drift_note: str = Field("", description="why drift was not computed")
 
 
 class InferenceRequest(Model):
@@ -826,6 +833,12 @@ class InferenceRequest(Model):
     inputs: Any = None
     context: dict[str, Any] | None = None
     examples: list[Any] | None = None
+
+
+class TFServingError(Model):
+    """TF Serving's error body, which every error of the inference routes uses."""
+
+    error: str
 
 
 class InferenceResponse(Model):

@@ -24,6 +24,18 @@ ERROR_STATUSES = {
 }
 
 
+def _errors(error: type[BaseModel]) -> list[tuple[str, str, type[BaseModel]]]:
+    """An operation's error answers. Routes with their own error body (inference speaks TF
+    Serving's) use it everywhere but for 401, which no route reaches without an identity."""
+    if error is m.ErrorResponse:
+        return [(status, text, error) for status, text in ERROR_STATUSES.items()]
+    statuses = {**ERROR_STATUSES, "503": "Serving not running", "504": "Instance timed out"}
+    return [
+        (status, text, m.ErrorResponse if status == "401" else error)
+        for status, text in statuses.items()
+    ]
+
+
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
@@ -54,10 +66,11 @@ def openapi_document() -> dict[str, Any]:
                 responses[str(op.status)]["content"] = {
                     "application/json": {"schema": _ref(op.response)}
                 }
-            for status, text in ERROR_STATUSES.items():
+            models.add(op.error)
+            for status, text, schema in _errors(op.error):
                 responses[status] = {
                     "description": text,
-                    "content": {"application/json": {"schema": _ref(m.ErrorResponse)}},
+                    "content": {"application/json": {"schema": _ref(schema)}},
                 }
             operation: dict[str, Any] = {
                 "summary": op.summary,

@@ -28,6 +28,7 @@ class Op:
     status: int = 200
     query: tuple[str, ...] = ()
     content: str = "application/json"  # request body media type
+    error: type[BaseModel] = m.ErrorResponse  # the body of its 4xx/5xx answers
 
 
 @dataclass(frozen=True)
@@ -566,6 +567,7 @@ ROUTES: list[Route] = [
                     '{"error": "..."} format)',
                     m.InferenceRequest,
                     m.InferenceResponse,
+                    error=m.TFServingError,
                 )
             },
             tag="inference",

@@ -145,6 +145,29 @@ async def test_error_schema_is_the_envelope(api):
     assert set(body["required"]) == {"code", "message"}
 
 
+async def test_inference_routes_document_tf_servings_error_body(api):
+    document = await fetch_document(api)
+    assert document["components"]["schemas"]["TFServingError"]["properties"]["error"] == {
+        "title": "Error",
+        "type": "string",
+    }
+    inference = [p for p in document["paths"] if "/inference/models/" in p]
+    assert len(inference) == 3
+    for path in inference:
+        responses = document["paths"][path]["post"]["responses"]
+        schema = {code: r["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                  for code, r in responses.items() if not code.startswith("2")}  # fmt: skip
+        assert schema.pop("401") == "ErrorResponse"  # no identity: no serving was reached
+        assert set(schema) >= {"400", "403", "404", "413", "503"}
+        assert set(schema.values()) == {"TFServingError"}, path
+    featuregroups = next(p for p in document["paths"] if p.endswith("/featuregroups"))
+    assert {
+        r["content"]["application/json"]["schema"]["$ref"]
+        for code, r in document["paths"][featuregroups]["get"]["responses"].items()
+        if not code.startswith("2")
+    } == {"#/components/schemas/ErrorResponse"}
+
+
 # ---- document vs. running server ------------------------------------------------------------
 
 

@@ -124,6 +124,16 @@ async def test_servings_crud_start_stop_and_log_over_rest(
     assert status == 400 and assert_envelope(body, "invalid_input")
     status, body, _ = await api("PUT", base, {"model_name": "rested", "colour": "red"})
     assert status == 400 and assert_envelope(body, "invalid_input")
+    status, body, _ = await api(
+        "PUT", base, {"model_name": "rested", "model_server": "python", "log_sampling": 1.5}
+    )
+    assert status == 400 and "log_sampling must be a fraction" in body["error"]["message"]
+    status, body, _ = await api("GET", base)
+    assert body["log_sampling"] == 1.0  # the refused update changed nothing
+    status, body, _ = await api(
+        "PUT", base, {"model_name": "rested", "model_server": "python", "log_sampling": 0.5}
+    )
+    assert status == 200 and body["log_sampling"] == 0.5
     status, body, _ = await api("POST", base, params="?action=launch")
     assert status == 400 and "must be one of ['start', 'stop']" in body["error"]["message"]
 

@@ -77,6 +77,7 @@ class ServingResource(ServingScoped):
             batching,
             body.inference_logging,
             body.topic,
+            body.log_sampling,
         )
         self.send_model(describe(project, serving))
 
