@@ -66,12 +66,17 @@ def stage_serve(run: DemoRun) -> None:
         report = servings.monitor(SERVING, reference=reference)
         latency = report.latency_ms
         flagged = [f"{d.feature}" for d in report.drifted]
+        if report.drift_note:
+            drift = f"drift {report.drift_note}"
+        else:
+            drift = (
+                f"drift {'flagged on ' + ', '.join(flagged) if flagged else 'none'} "
+                f"(PSI max {max((d.psi for d in report.drift), default=0.0):.3f})"
+            )
         summary.add(
             STAGE,
             "monitor",
-            f"latency p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms; drift "
-            f"{'flagged on ' + ', '.join(flagged) if flagged else 'none'} "
-            f"(PSI max {max((d.psi for d in report.drift), default=0.0):.3f})",
+            f"latency p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms; {drift}",
             time.perf_counter() - start,
         )
     finally:

@@ -4,7 +4,10 @@
 ``limit``, or those since ``since``) and computes the request rate, the error rate (HTTP codes
 >= 400), latency p50/p95/p99, the distribution of predictions, and input drift: the population
 stability index (PSI) of each input feature against the reference's distribution, flagged above
-``threshold`` (0.2, the usual "significant shift"). For an image input (rows x H x W x C) each
+``threshold`` (0.2, the usual "significant shift"). PSI over few rows is noisy (20 bins over 100
+unchanged rows exceed 0.2 more often than not), so the reference bins are merged into bins of
+equal reference mass, one per ``ROWS_PER_BIN`` served rows (images count chips, not pixels:
+pixels of one chip move together), and a window under ``MIN_DRIFT_ROWS`` rows gets no drift. For an image input (rows x H x W x C) each
 channel is compared with the reference feature it came from (the demonstrator's channels
 ``band_1, band_2, band_avg``); for a table (rows x K) each column. Reference histograms are the
 training dataset's statistics where they have one (scalar features), else they are computed
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 BINS = 20
 PREDICTION_BINS = 10
 DRIFT_THRESHOLD = 0.2
+MIN_DRIFT_ROWS = 50  # below this, PSI of an unchanged feature is mostly noise
+ROWS_PER_BIN = 25  # served rows per PSI bin: 20 bins need 500 rows
 EPSILON = 1e-4
 REFERENCE_ROWS = 2000
 
@@ -178,6 +183,35 @@ def count_in(bins: list[dict[str, float]], values: np.ndarray) -> list[int]:
     return counts.astype(int).tolist()
 
 
+def coarsen(bins: list[dict[str, float]], count: int) -> list[dict[str, float]]:
+    """Adjacent bins merged into at most ``count`` bins of about equal reference mass."""
+    if count >= len(bins):
+        return bins
+    mass = np.asarray([b["count"] for b in bins], dtype=np.float64)
+    if mass.sum() <= 0:
+        return bins
+    share = np.cumsum(mass) / mass.sum()
+    out, start = [], 0
+    for group in range(1, count + 1):
+        if start >= len(bins):
+            break
+        end = len(bins) - 1 if group == count else int(np.searchsorted(share, group / count))
+        end = min(max(end, start), len(bins) - 1)
+        out.append(
+            {
+                "lower": bins[start]["lower"],
+                "upper": bins[end]["upper"],
+                "count": float(mass[start : end + 1].sum()),
+            }
+        )
+        start = end + 1
+    return out
+
+
+def bins_for(rows: int) -> int:
+    return int(np.clip(rows // ROWS_PER_BIN, 2, BINS))
+
+
 def histogram(values: np.ndarray, bins: int = BINS) -> list[dict[str, float]]:
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -321,7 +355,8 @@ class Reference:
 def _plan(
     inputs: dict[str, np.ndarray], reference: Reference, features: list[str] | None
 ) -> list[tuple[str, int | None, str, np.ndarray]]:
-    """(input, channel or column, reference feature, served values) to compare."""
+    """(input, channel or column, reference feature, served values) to compare; ``inputs``
+    arrays have one served row per entry of their first axis."""
     plan = []
     for name, array in inputs.items():
         if array.ndim >= 3:  # rows x H x W [x C]: one value per pixel and channel
@@ -342,12 +377,7 @@ def _plan(
     return plan
 
 
-def drift(
-    inputs: dict[str, np.ndarray],
-    reference: Reference,
-    features: list[str] | None = None,
-    threshold: float = DRIFT_THRESHOLD,
-) -> list[FeatureDrift]:
+def check_features(reference: Reference, features: list[str] | None) -> None:
     known = {f["name"] for f in reference.features}
     unknown = [f for f in features or [] if f not in known]
     if unknown:
@@ -356,11 +386,21 @@ def drift(
             f"{sorted(known)})",
             details={"field": "features"},
         )
+
+
+def drift(
+    inputs: dict[str, np.ndarray],
+    reference: Reference,
+    features: list[str] | None = None,
+    threshold: float = DRIFT_THRESHOLD,
+) -> list[FeatureDrift]:
+    check_features(reference, features)
     out = []
     for name, index, feature, values in _plan(inputs, reference, features):
         bins = reference.histogram(feature)
         if not bins:
             continue
+        bins = coarsen(bins, bins_for(len(inputs[name])))
         served = count_in(bins, values[np.isfinite(values)])
         value = psi([b["count"] for b in bins], served)
         out.append(FeatureDrift(name, index, feature, value, value > threshold, bins, served))
@@ -385,6 +425,8 @@ def monitor(
     ):
         raise InvalidInput(f"features must be a list of feature names, got {features!r}")
     ref = Reference(reference, split) if reference is not None else None
+    if ref is not None:
+        check_features(ref, features)
     sampling = servings.get_serving(name).log_sampling
     records = servings.get_inference_log(name, since=since, limit=limit)
     times = [r.request_timestamp for r in records]
@@ -413,7 +455,15 @@ def monitor(
         log_sampling=sampling,
     )
     if ref is not None:
-        report.drift = drift(served_inputs(records), ref, features, threshold)
+        inputs = served_inputs(records)
+        rows = max((len(array) for array in inputs.values()), default=0)
+        if rows >= MIN_DRIFT_ROWS:
+            report.drift = drift(inputs, ref, features, threshold)
+        else:
+            report.drift_note = (
+                f"not computed: {rows} served row(s) in the window, drift needs at least "
+                f"{MIN_DRIFT_ROWS} (PSI over fewer is mostly noise)"
+            )
     if math.isnan(report.request_rate):
         report.request_rate = 0.0
     return report

@@ -83,9 +83,13 @@ def test_serve_lifecycle_predict_log_monitor(in_project, summer, project, capsys
         "cols", version=1, data_format="parquet", label=["y"], primary_key=["id"],
         statistics_config={"histograms": True},
     ).save(frame)  # fmt: skip
+    few = in_project("serve monitor Summer --reference cols --version 1")
+    assert few.drift == [] and "3 served row(s)" in few.drift_note  # too few rows for PSI
+    rows = json.dumps({"instances": [[0.5, 1.0, 0.0]] * 60})
+    in_project(f"serve predict Summer '{rows}'")
     drift = in_project("serve monitor Summer --reference cols --version 1").drift
     assert [(d.index, d.feature) for d in drift] == [(0, "a"), (1, "b"), (2, "c")]
-    assert sum(drift[0].served) == 3  # the three rows that were served
+    assert sum(drift[0].served) == 63  # every row that was served
 
     stopped = in_project("serve stop Summer")
     assert stopped.status == "Stopped"

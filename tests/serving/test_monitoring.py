@@ -129,28 +129,65 @@ def test_image_channels_and_scalars_drift_against_a_training_dataset(sv, watched
         feature_shapes={"band_1": [side, side], "band_2": [side, side]},
     )  # fmt: skip
     td.save(frame)
-    # served: HH as in training, HV 8 dB brighter; angles as in training
+    # served: HH as in training, HV 3 dB brighter; angles as in training
+    served = 60
     images = np.stack(
-        [rng.normal(-20, 2, (20, side, side)), rng.normal(-17, 2, (20, side, side))], axis=-1
+        [rng.normal(-20, 2, (served, side, side)), rng.normal(-17, 2, (served, side, side))],
+        axis=-1,
     )
-    angles = rng.normal(38, 3, 20)
+    angles = rng.normal(38, 3, served)
     log_requests(
         watched,
         [({"instances": [{"image": images[i].tolist(), "angle": float(angles[i])}]},
-          {"predictions": [[0.5]]}, 200, 2.0) for i in range(20)],
+          {"predictions": [[0.5]]}, 200, 2.0) for i in range(served)],
     )  # fmt: skip
-    report = sv.monitor("Watched", reference=td, limit=20)
+    report = sv.monitor("Watched", reference=td, limit=served)
     found = {(d.input, d.index): d for d in report.drift}
     assert set(found) == {("image", 0), ("image", 1), ("angle", None)}
     assert found[("image", 0)].feature == "band_1" and not found[("image", 0)].flagged
     assert found[("image", 1)].feature == "band_2" and found[("image", 1)].flagged
     assert found[("angle", None)].feature == "inc_angle"
-    # the scalar's bins are the training statistics' histogram
+    # the scalar's bins are the training statistics' histogram, merged for 60 rows into 2
     stats = td.get_statistics("train").stats["columns"]["inc_angle"]["histogram"]
-    assert found[("angle", None)].reference == stats
-    assert sum(found[("image", 1)].served) == 20 * side * side
-    chosen = sv.monitor("Watched", reference=td, limit=20, features=["band_2", "band_1"])
+    merged = found[("angle", None)].reference
+    assert len(merged) == 2 and sum(b["count"] for b in merged) == sum(b["count"] for b in stats)
+    assert (merged[0]["lower"], merged[-1]["upper"]) == (stats[0]["lower"], stats[-1]["upper"])
+    assert sum(found[("image", 1)].served) == served * side * side
+    chosen = sv.monitor("Watched", reference=td, limit=served, features=["band_2", "band_1"])
     assert [d.feature for d in chosen.drift if d.input == "image"] == ["band_2", "band_1"]
+
+
+def test_a_short_window_of_unchanged_rows_is_not_flagged_and_a_tiny_one_gets_no_drift(sv, watched):
+    rng = np.random.default_rng(10)
+    reference = pd.DataFrame({"a": rng.normal(0, 1, 2000)})
+    reference_bins = monitoring.histogram(reference["a"].to_numpy())
+    served = rng.normal(0, 1, 100)  # the same distribution, 100 rows
+    # over the reference's 20 bins this window would be flagged: PSI noise, not drift
+    noisy = monitoring.psi(
+        [b["count"] for b in reference_bins], monitoring.count_in(reference_bins, served)
+    )
+    assert noisy > 0.2
+    log_requests(
+        watched,
+        [({"instances": [[float(v)] for v in served[i : i + 10]]}, {"predictions": [0.5] * 10},
+          200, 1.0) for i in range(0, 100, 10)],
+    )  # fmt: skip
+    report = sv.monitor("Watched", reference=reference, limit=10)
+    (a,) = report.drift
+    assert len(a.reference) == 4 and sum(a.served) == 100  # 100 rows: 4 bins of equal mass
+    assert a.psi < 0.1 and not a.flagged and report.drift_note == ""
+    shifted = rng.normal(1, 1, 100)  # one standard deviation: still caught at 4 bins
+    log_requests(
+        watched,
+        [({"instances": [[float(v)] for v in shifted[i : i + 10]]}, {"predictions": [0.5] * 10},
+          200, 1.0) for i in range(0, 100, 10)],
+    )  # fmt: skip
+    assert sv.monitor("Watched", reference=reference, limit=10).drift[0].flagged
+    tiny = sv.monitor("Watched", reference=reference, limit=3)
+    assert tiny.drift == [] and "30 served row(s) in the window" in tiny.drift_note
+    assert "needs at least 50" in repr(tiny)
+    with pytest.raises(InvalidInput, match="are not numeric features of the reference"):
+        sv.monitor("Watched", reference=reference, limit=3, features=["nope"])
 
 
 def test_bad_monitor_input(sv, watched):
