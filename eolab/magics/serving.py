@@ -1,7 +1,7 @@
 """``%eo serve``: model servings of the current project, over ``project.serving``.
 
 ``create NAME --model M [--version V] [--model-server python] [--instances N] [--batching]
-[--no-logging]``, ``start|stop|status|delete NAME``, ``list``, ``predict NAME '<json body>'``
+[--no-logging] [--log-sampling 0.1]``, ``start|stop|status|delete NAME``, ``list``, ``predict NAME '<json body>'``
 (the TF-Serving response), ``log NAME [--tail 10]`` (decoded inference records) and
 ``monitor NAME [--reference TD_NAME [--version V]]`` (latency, errors, predictions, drift) and
 ``logs NAME [--source instance-0] [--tail 50]`` (the serving's own log files, as text).
@@ -48,6 +48,10 @@ LOG_LINES = 50  # logs: log file lines shown by default
 @argument("--instances", type=int, default=1, help="create: model server processes")
 @argument("--batching", action="store_true", help="create: dynamic batching on")
 @argument("--no-logging", action="store_true", help="create: no inference logging")
+@argument(
+    "--log-sampling", type=float, default=1.0,
+    help="create: the fraction of successful requests logged (failures always are)",
+)  # fmt: skip
 @argument(
     "--tail", type=int, default=None,
     help=f"log: the last N records ({LOG_RECORDS}); logs: the last N lines ({LOG_LINES})",
@@ -98,6 +102,7 @@ def _create(servings: Servings, args: Namespace) -> Any:
         args.instances,
         args.batching,
         not args.no_logging,
+        log_sampling=args.log_sampling,
     )
 
 

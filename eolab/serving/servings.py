@@ -51,6 +51,7 @@ from eolab.widgets.progress import progress_bar
 if TYPE_CHECKING:
     from eolab.projects import Project
     from eolab.serving.consumer import InferenceLogConsumer, InferenceRecord
+    from eolab.serving.instance_logs import LogTail
     from eolab.serving.monitoring import MonitorReport
 
 SCOPE = "serving"
@@ -564,6 +565,22 @@ class Servings:
         from eolab.serving.consumer import read_records
 
         return read_records(self.topic_backend(name), from_offset, since, limit)
+
+    def get_logs(self, name: str, source: str = "supervisor", tail: int = 200) -> LogTail:
+        """The last ``tail`` lines of the serving's own log ``source`` (``supervisor`` or
+        ``instance-<i>``; ``log_sources`` lists them), running or stopped."""
+        from eolab.serving.instance_logs import read_log
+
+        with project_tx(self.project, SCOPE, write=False) as (s, prow):
+            _find(s, prow, name)
+        return read_log(self.project.root, name, source, tail)
+
+    def log_sources(self, name: str) -> list[str]:
+        from eolab.serving.instance_logs import log_sources
+
+        with project_tx(self.project, SCOPE, write=False) as (s, prow):
+            _find(s, prow, name)
+        return log_sources(self.project.root, name)
 
     def consumer(self, name: str, group: str) -> InferenceLogConsumer:
         """A consumer group on the serving's topic whose offsets are committed in the catalog."""

@@ -113,13 +113,18 @@ def test_serve_bad_input_is_one_line(in_project, summer, project, capsys, error_
     line = fails("serve create Summer --model summer --model-server python --instances 0")
     assert "instances" in line and "0" in line
     assert "model_server" in fails("serve create Summer --model summer --model-server triton")
+    line = fails("serve create Summer --model summer --model-server python --log-sampling 2")
+    assert "log_sampling must be a fraction in (0, 1]" in line
     assert project.serving.get_servings() == []  # nothing was created
     assert "not_found" in fails("serve status Nope")
     assert "not_found" in fails("serve start Nope")
     assert "not_found" in fails("serve log Nope")
     assert "not_found" in fails("serve monitor Nope")
 
-    in_project("serve create Summer --model summer --model-server python")
+    sampled = in_project(
+        "serve create Summer --model summer --model-server python --log-sampling 0.1"
+    )
+    assert sampled.log_sampling == 0.1
     assert "needs NAME and a JSON body" in fails("serve predict Summer")
     assert "the body must be JSON" in fails("serve predict Summer '{instances: 1}'")
     assert "must be a JSON object" in fails("serve predict Summer '[1, 2]'")

@@ -383,3 +383,18 @@ def test_deleting_a_project_stops_its_running_servings_first(serving_ws, tmp_pat
     assert not any(runtime.alive(pid) for pid in pids)
     assert not root.exists()
     assert "Doomed" not in [p.name for p in serving_ws.list_projects()]
+
+
+def test_get_logs_tails_the_supervisor_and_instance_logs(sv, summer):
+    assert sv.log_sources(summer) == ["supervisor", "instance-0", "instance-1"]
+    supervisor = sv.get_logs(summer, tail=5)
+    assert supervisor.source == "supervisor" and 0 < len(supervisor.lines) <= 5
+    text = (runtime.log_dir(sv.project.root, summer) / runtime.SUPERVISOR_LOG).read_text()
+    assert supervisor.lines == text.splitlines()[-len(supervisor.lines) :]
+    assert any("ready on port" in line for line in sv.get_logs(summer, tail=10_000).lines)
+    with pytest.raises(NotFound, match="no serving 'Nope'"):
+        sv.get_logs("Nope")
+    with pytest.raises(InvalidInput):
+        sv.get_logs(summer, source="../../secrets")
+    with pytest.raises(InvalidInput):
+        sv.get_logs(summer, tail=0)
