@@ -1,13 +1,15 @@
 /**
  * One serving in the Serving panel: its endpoints, ports and instances (with their last errors),
- * a live tail of its inference log, a request tester (JSON body in, TF Serving's answer out)
- * and its monitoring (latency, request rate, prediction histogram, drift flags).
+ * its own log files (`logs.ts`), a live tail of its inference log, a request tester (JSON body
+ * in, TF Serving's answer out) and its monitoring (latency, request rate, prediction histogram,
+ * drift flags).
  */
 import { errorMessage, IDescribeInferenceRecord, IDescribeServing, servingApi } from '../api';
 import { clear, h, StatusLine } from '../dom';
 import { histogramChart } from '../featurestore/charts';
 import { formatNumber, formatPercent, utcText } from '../featurestore/format';
 import { driftChart, latencyChart } from './charts';
+import { ServingLogs } from './logs';
 
 export const LOG_TAIL = 20;
 export const LOG_REFRESH_MS = 3000;
@@ -44,6 +46,7 @@ export class ServingDetail {
   private readonly response = h('pre', { class: 'eolab-sv-response' });
   private readonly reference = h('input', { class: 'eolab-sv-reference', placeholder: 'reference training dataset (optional)' });
   private readonly monitorView = h('div', { class: 'eolab-sv-monitor' });
+  private readonly logs = new ServingLogs();
   private project: string | null = null;
   current: IDescribeServing | null = null;
   private timer: number | null = null;
@@ -56,6 +59,7 @@ export class ServingDetail {
     this.node.append(
       this.status.node,
       this.summary,
+      this.logs.node,
       h('h4', {}, 'Inference log'),
       this.logNote,
       h('table', { class: 'eolab-sv-log' },
@@ -88,11 +92,12 @@ export class ServingDetail {
       return;
     }
     this.renderSummary(this.current);
-    await this.refreshLog();
+    await Promise.all([this.refreshLog(), this.logs.load(project, name, this.current.status)]);
     this.startTail();
   }
 
   hide(): void {
+    this.logs.stop();
     if (this.timer !== null) {
       window.clearInterval(this.timer);
       this.timer = null;

@@ -66,6 +66,10 @@ def test_serving_listed_running_tester_predicts_and_stop(
         f"/projects/{PROJECT}/inference/models/{serving}:predict"
     )
     assert panel.detail_value("TF-Serving endpoint").endswith(f"/v1/models/{serving}")
+    # the serving's own log files: the supervisor's log, followed while it runs
+    logs = panel.detail.locator("pre.eolab-sv-logs")
+    expect(logs).to_contain_text(re.compile(r"instance 0: started pid \d+"))
+    expect(panel.detail.locator(".eolab-sv-logs-source option")).to_have_count(2)
 
     status, body = panel.send({"instances": [[1, 2, 3, 4], [0.5, 0.5, 0, 0]]})
     assert (status, body) == (200, {"predictions": [10.0, 1.0]})
