@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from eolab.magics.registry import UsageError, subcommand
-from eolab.serving.instance_logs import read_log
 from eolab.widgets import Table
 
 if TYPE_CHECKING:
@@ -170,8 +169,7 @@ def _log(servings: Servings, name: str, tail: int) -> Table:
 
 def _logs(servings: Servings, name: str, source: str, tail: int) -> None:
     """Print the last lines of the serving's own log file under a one-line header."""
-    servings.get_serving(name)  # an unknown serving says so, not its missing files
-    got = read_log(servings.project.root, name, source, tail)
+    got = servings.get_logs(name, source, tail)
     more = "last " if got.truncated else ""
     print(f"{name} {got.source} ({more}{len(got.lines)} lines of {got.size_bytes} bytes)")
     print("\n".join(got.lines))

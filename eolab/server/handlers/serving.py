@@ -29,7 +29,6 @@ from eolab.server.models import (
     ListServingsResponse,
 )
 from eolab.serving.errors import ServingUnavailable
-from eolab.serving.instance_logs import log_sources, read_log
 from eolab.serving.model_server import DEFAULT_MAX_BODY, INSTANCE_HEADER
 from eolab.serving.servings import Serving, Servings
 
@@ -123,10 +122,8 @@ class ServingLogsResource(ServingScoped):
         servings = await self.servings(project)
         source = self.query("source", "supervisor")
         tail = self.query("tail", 200, int)
-        await self.run(servings.get_serving, name)  # an unknown serving first
-        root = servings.project.root
-        got = await self.run(read_log, root, name, source, tail)
-        sources = await self.run(log_sources, root, name)
+        got = await self.run(servings.get_logs, name, source, tail)
+        sources = await self.run(servings.log_sources, name)
         self.send_model(
             DescribeServingLogs(
                 serving=name,
