@@ -826,6 +826,7 @@ export interface ICreateOrUpdateServing {
   instances?: number;
   batching?: IBatchingSettings | boolean;
   inference_logging?: boolean;
+  log_sampling?: number;
 }
 
 export interface IDescribeServingInstance {
@@ -837,6 +838,7 @@ export interface IDescribeServingInstance {
   restarts: number;
   started_at: string;
   last_error: string;
+  missed_probes: number;
 }
 
 export interface IDescribeServing {
@@ -848,6 +850,7 @@ export interface IDescribeServing {
   available_instances: number;
   batching: IBatchingSettings | null;
   inference_logging: boolean;
+  log_sampling: number;
   topic: string;
   status: ServingStatus;
   reason: string;
@@ -898,6 +901,8 @@ export interface IDescribeMonitorReport {
   prediction_mean: number | null;
   drift: IDescribeFeatureDrift[];
   threshold: number;
+  log_sampling: number;
+  drift_note: string;
 }
 
 /** What a TF-Serving request through the eolab proxy answered: its status and JSON body. */

@@ -125,7 +125,9 @@ export class ServingDetail {
         ['model', `${s.model_name} v${s.model_version} (${s.model_server})`],
         ['instances', `${s.available_instances}/${s.requested_instances}`],
         ['batching', batching],
-        ['inference log', s.inference_logging ? `topic ${s.topic}` : 'off'],
+        ['inference log', !s.inference_logging ? 'off'
+          : s.log_sampling < 1 ? `topic ${s.topic}, ${formatPercent(s.log_sampling)} of successful requests sampled`
+            : `topic ${s.topic}`],
         ['REST endpoint', s.inference_url],
         ['TF-Serving endpoint', s.endpoint || '(not running)'],
         ['proxy port', s.proxy_port === null ? '' : String(s.proxy_port)],
@@ -138,10 +140,13 @@ export class ServingDetail {
     if (s.instances.length) {
       this.summary.appendChild(
         h('table', { class: 'eolab-sv-instances' },
-          h('thead', {}, h('tr', {}, ...['#', 'status', 'pid', 'port', 'version', 'restarts', 'last error'].map(c => h('th', {}, c)))),
+          h('thead', {}, h('tr', {}, ...['#', 'status', 'health', 'pid', 'port', 'version', 'restarts', 'last error'].map(c => h('th', {}, c)))),
           h('tbody', {}, ...s.instances.map(i =>
             h('tr', { 'data-instance': i.index },
-              h('td', {}, String(i.index)), h('td', {}, i.status), h('td', {}, String(i.pid)),
+              h('td', {}, String(i.index)), h('td', {}, i.status),
+              h('td', { class: i.missed_probes ? 'eolab-sv-bad eolab-sv-health' : 'eolab-sv-health' },
+                i.missed_probes ? `${i.missed_probes} probe(s) missed, out of rotation` : 'ok'),
+              h('td', {}, String(i.pid)),
               h('td', {}, i.port === null ? '' : String(i.port)), h('td', {}, `v${i.model_version}`),
               h('td', {}, String(i.restarts)), h('td', { class: 'eolab-sv-last-error' }, i.last_error)))))
       );
@@ -212,7 +217,7 @@ export class ServingDetail {
     const errors = Object.entries(report.errors).map(([code, n]) => `${code}×${n}`).join(', ');
     this.monitorView.append(
       properties([
-        ['requests', `${report.requests} (${formatNumber(report.request_rate)}/s)`],
+        ['requests', `${report.requests} logged (${formatNumber(report.request_rate)}/s${report.log_sampling < 1 ? `, estimated from a ${formatPercent(report.log_sampling)} sample` : ''})`],
         ['window', report.window_start ? `${utcText(report.window_start)} .. ${utcText(report.window_end)}` : 'no requests'],
         ['error rate', `${formatPercent(report.error_rate)} ${errors}`.trim()],
         ['prediction mean', report.prediction_mean === null ? '' : formatNumber(report.prediction_mean)]
@@ -233,6 +238,8 @@ export class ServingDetail {
               h('td', {}, formatNumber(d.psi)),
               h('td', { class: d.flagged ? 'eolab-sv-bad' : 'eolab-sv-good' }, d.flagged ? 'DRIFT' : 'ok')))))
       );
+    } else if (report.drift_note) {
+      this.monitorView.appendChild(h('div', { class: 'eolab-sv-note eolab-sv-drift-note' }, `input drift ${report.drift_note}`));
     } else if (this.reference.value.trim()) {
       this.monitorView.appendChild(h('div', { class: 'eolab-sv-note' }, 'no input matched a reference feature'));
     }

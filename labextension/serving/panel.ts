@@ -22,7 +22,11 @@ export class ServingPanel extends Widget implements IEolabPanel {
       h('option', { value: 'tensorflow' }, 'tensorflow'), h('option', { value: 'python' }, 'python')),
     instances: h('input', { class: 'eolab-sv-f-instances', type: 'number', min: 1, value: 1, 'aria-label': 'instances' }),
     batching: h('input', { class: 'eolab-sv-f-batching', type: 'checkbox' }),
-    logging: h('input', { class: 'eolab-sv-f-logging', type: 'checkbox', checked: true })
+    logging: h('input', { class: 'eolab-sv-f-logging', type: 'checkbox', checked: true }),
+    sampling: h('input', {
+      class: 'eolab-sv-f-sampling', type: 'number', min: 0.01, max: 1, step: 0.05, value: 1,
+      'aria-label': 'log sampling', title: 'fraction of successful requests logged (failures always are)'
+    })
   };
   private readonly detail = new ServingDetail();
   private project: string | null = null;
@@ -41,7 +45,8 @@ export class ServingPanel extends Widget implements IEolabPanel {
       h('fieldset', { class: 'eolab-sv-form' },
         h('legend', {}, 'Create or update a serving'),
         field('name', f.name), field('model', f.model), field('version', f.version), field('server', f.server),
-        field('instances', f.instances), field('batching', f.batching), field('inference logging', f.logging), save),
+        field('instances', f.instances), field('batching', f.batching), field('inference logging', f.logging),
+        field('log sampling', f.sampling), save),
       h('table', { class: 'eolab-sv-servings' },
         h('thead', {}, h('tr', {}, ...['serving', 'model', 'status', 'instances', ''].map(c => h('th', {}, c)))),
         this.rows)
@@ -165,6 +170,7 @@ export class ServingPanel extends Widget implements IEolabPanel {
     f.instances.value = String(s.requested_instances);
     f.batching.checked = s.batching !== null;
     f.logging.checked = s.inference_logging;
+    f.sampling.value = String(s.log_sampling);
   }
 
   private async act(name: string, action: 'start' | 'stop', button: HTMLButtonElement): Promise<void> {
@@ -209,7 +215,8 @@ export class ServingPanel extends Widget implements IEolabPanel {
         model_server: f.server.value as ModelServerKind,
         instances,
         batching: f.batching.checked,
-        inference_logging: f.logging.checked
+        inference_logging: f.logging.checked,
+        log_sampling: f.sampling.value ? Number(f.sampling.value) : 1
       });
       this.status.info(`Saved ${name}.`);
     } catch (error) {

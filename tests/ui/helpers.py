@@ -883,12 +883,20 @@ class ServingPanel:
         status, _, text = self.response.inner_text().partition("\n")
         return int(status), json.loads(text)
 
-    def create(self, name: str, model: str, server: str = "python", instances: int = 1) -> None:
+    def create(
+        self,
+        name: str,
+        model: str,
+        server: str = "python",
+        instances: int = 1,
+        sampling: float = 1.0,
+    ) -> None:
         """Fill the create/update form and save it."""
         self.root.locator(".eolab-sv-f-name").fill(name)
         self.root.locator(".eolab-sv-f-model").fill(model)
         self.root.locator(".eolab-sv-f-server").select_option(server)
         self.root.locator(".eolab-sv-f-instances").fill(str(instances))
+        self.root.locator(".eolab-sv-f-sampling").fill(str(sampling))
         self.root.locator(".eolab-sv-save").click()
 
     def delete(self, name: str) -> None:

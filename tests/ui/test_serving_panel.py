@@ -66,6 +66,7 @@ def test_serving_listed_running_tester_predicts_and_stop(
         f"/projects/{PROJECT}/inference/models/{serving}:predict"
     )
     assert panel.detail_value("TF-Serving endpoint").endswith(f"/v1/models/{serving}")
+    expect(panel.detail.locator("td.eolab-sv-health")).to_have_text(["ok"])
     # the serving's own log files: the supervisor's log, followed while it runs
     logs = panel.detail.locator("pre.eolab-sv-logs")
     expect(logs).to_contain_text(re.compile(r"instance 0: started pid \d+"))
@@ -105,8 +106,11 @@ def test_the_form_creates_a_serving_and_refuses_bad_input(
     expect(panel.status).to_contain_text("nosuchmodel")
     expect(panel.status).to_contain_text("(not_found)")
     assert not project.serving.exists("UiForm")
+    panel.create("UiForm", "uisummer", sampling=0)
+    expect(panel.status).to_contain_text("log_sampling must be a fraction in (0, 1]")
+    assert not project.serving.exists("UiForm")
 
-    panel.create("UiForm", "uisummer", instances=2)
+    panel.create("UiForm", "uisummer", instances=2, sampling=0.25)
     panel.wait_status("UiForm", "Stopped")
     expect(panel.serving("UiForm").locator(".eolab-sv-count")).to_have_text("0/2")
     created = project.serving.get_serving("UiForm")
@@ -116,5 +120,6 @@ def test_the_form_creates_a_serving_and_refuses_bad_input(
         2,
     )
     assert created.inference_logging and created.batching is None
+    assert created.log_sampling == 0.25
     panel.delete("UiForm")
     assert not project.serving.exists("UiForm")
