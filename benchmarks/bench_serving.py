@@ -4,7 +4,9 @@ Rows (ratio = ours / baseline; for RPS higher is better, for latency lower):
 ``:predict`` of one 75×75×3 chip through the eolab proxy vs the same SavedModel's signature
 called in this process (what the server itself runs): requests per second at concurrency 1
 and 4 (goal >= 0.5x at concurrency 4), p50 and p99 latency at concurrency 1 (goal p99 < 25 ms);
-dynamic batching on vs off at concurrency 8 (goal >= 1.5x); inference logging on vs off (mean
+dynamic batching on vs off at concurrency 8 (goal >= 1.5x), next to what batching gains the
+model alone (chips/s at batch 8 vs 1: a request's parsing and HTTP cost are not batched, so
+this bounds the row above); inference logging on vs off (mean
 latency at concurrency 1, goal <= 1.10); and the raw request overhead of a trivial python model
 through the proxy (p50) against Triton's reported ~0.7 ms for a trivial model.
 The CNN is the demonstrator's (4 conv blocks 64/128/128/64, dense 512/256). Quick mode
@@ -137,7 +139,8 @@ def in_process(call, concurrency: int, requests: int) -> tuple[float, list[float
 
 
 def model(tmp_path: Path, registry, chip: np.ndarray):
-    """Register the benchmarked model; (model_server, the in-process call of the same model)."""
+    """Register the benchmarked model; (model_server, the in-process call of the same model
+    on a batch of chips)."""
     if QUICK:
         folder = tmp_path / "pooled"
         folder.mkdir()
@@ -146,14 +149,22 @@ def model(tmp_path: Path, registry, chip: np.ndarray):
         namespace: dict = {}
         exec(POOLED, namespace)  # noqa: S102 - the bench's own model code, as the server runs it
         predictor = namespace["Predict"]()
-        return "python", lambda: predictor.predict(chip)
+        return "python", predictor.predict
     import tensorflow as tf
 
     build_cnn(tmp_path / "cnn")
     registry.export(tmp_path / "cnn", "cnn")
     fn = tf.saved_model.load(str(tmp_path / "cnn")).signatures["serving_default"]
-    tensor = tf.constant(chip)
-    return "tensorflow", lambda: fn(chip=tensor)["p"].numpy()
+    return "tensorflow", lambda chips: fn(chip=tf.constant(chips))["p"].numpy()
+
+
+def per_chip_seconds(call, chips: np.ndarray, calls: int) -> float:
+    """The model alone: seconds per chip when called on ``chips`` at once."""
+    call(chips)
+    start = time.perf_counter()
+    for _ in range(calls):
+        call(chips)
+    return (time.perf_counter() - start) / (calls * len(chips))
 
 
 def main() -> None:
@@ -170,7 +181,14 @@ def main() -> None:
         (trivial / "predict.py").write_text(TRIVIAL)
         project = Workspace.open(tmp_path / "home", user="bench").create_project("Bench")
         registry = ModelRegistry(project)
-        kind, call = model(tmp_path, registry, chip)
+        kind, batch_call = model(tmp_path, registry, chip)
+        if kind == "tensorflow":
+            import tensorflow as tf
+
+            tensor = tf.constant(chip)  # converted once, as the server's input already is
+            call = lambda: batch_call(tensor)  # noqa: E731
+        else:
+            call = lambda: batch_call(chip)  # noqa: E731
         registry.export(trivial, "trivial", signature={"inputs": {"shape": [-1, 1]}})
         sv = project.serving
         sv.create_or_update("Cnn", "cnn", 1, model_server=kind)
@@ -240,6 +258,15 @@ def main() -> None:
                 batched,
                 unbatched,
                 "req/s",
+            )
+            eight = np.repeat(chip, 8, axis=0)
+            calls = 5 if QUICK else 40
+            row(
+                "serving",
+                "model alone: chips/s at batch 8 vs batch 1 (the most batching can gain here)",
+                1 / per_chip_seconds(batch_call, eight, calls),
+                1 / per_chip_seconds(batch_call, chip, 8 * calls),
+                "chips/s",
             )
             logged, nolog = [], []
             for _ in range(3 if QUICK else 5):  # interleaved: load from other processes hits both
