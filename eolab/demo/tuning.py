@@ -21,8 +21,7 @@ TRIALS = {"quick": 4, "default": 8, "full": 10}
 # many short trials: a quarter-width CNN by default (the full sizes train the real one)
 SCALE = {"quick": 0.125, "default": 0.25, "full": 1.0}
 EARLY_STOPPING_MIN = {"quick": 2, "default": 3, "full": 4}
-# The narrower default CNN needs a larger step to learn in 3 epochs (lagom finds about 2.5e-3).
-ABLATION_LR = {"quick": 1e-3, "default": 2.5e-3, "full": 1e-3}
+ABLATION_LR = 1e-3
 # DEMONSTRATOR: the 4 conv layers by default; the quick demo ablates two.
 ABLATED = {
     "quick": ["my_conv_2", "my_conv_3"],
@@ -74,7 +73,7 @@ def stage_tuning(run: DemoRun) -> None:
     study.model.set_base_model_generator(functools.partial(build_cnn, 1e-3, scale))
     start = time.perf_counter()
     ablation = experiment.lagom(
-        functools.partial(train_cnn_ablation, epochs=epochs, lr=ABLATION_LR[size]),
+        functools.partial(train_cnn_ablation, epochs=epochs, lr=ABLATION_LR),
         AblationConfig(study, metric="val_accuracy", direction="max", name="iceberg_cnn_ablation"),
         progress=False,
     )
