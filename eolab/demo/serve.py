@@ -13,7 +13,7 @@ from eolab.demo.common import DemoRun
 
 STAGE = "5 serve"
 SERVING = "ShipIcebergClassifier"
-REQUESTS = {"quick": 8, "default": 64, "full": 320}
+REQUESTS = {"quick": 8, "default": 320, "full": 320}  # default and full: every test chip
 
 
 def _chips(project, count: int) -> list[list]:
@@ -71,7 +71,7 @@ def stage_serve(run: DemoRun) -> None:
         else:
             drift = (
                 f"drift {'flagged on ' + ', '.join(flagged) if flagged else 'none'} "
-                f"(PSI max {max((d.psi for d in report.drift), default=0.0):.3f})"
+                f"(PSI max {max((d.psi for d in report.drift), default=0.0):.2g})"
             )
         summary.add(
             STAGE,
