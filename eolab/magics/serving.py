@@ -1,8 +1,8 @@
 """``%eo serve``: model servings of the current project, over ``project.serving``.
 
 ``create NAME --model M [--version V] [--model-server python] [--instances N] [--batching]
-[--no-logging] [--log-sampling 0.1]``, ``start|stop|status|delete NAME``, ``list``, ``predict NAME '<json body>'``
-(the TF-Serving response), ``log NAME [--tail 10]`` (decoded inference records) and
+[--no-logging] [--log-sampling 0.1]``, ``start|stop|status|delete NAME``, ``list``,
+``predict NAME '<json body>'`` (the TF-Serving response), ``log NAME [--tail 10]`` (decoded inference records) and
 ``monitor NAME [--reference TD_NAME [--version V]]`` (latency, errors, predictions, drift) and
 ``logs NAME [--source instance-0] [--tail 50]`` (the serving's own log files, as text).
 """

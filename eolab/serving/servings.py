@@ -219,7 +219,7 @@ class Servings:
             row.instances,
             BatchingConfig(**row.batching) if row.batching else None,
             row.inference_logging,
-            row.log_sampling if row.log_sampling is not None else 1.0,
+            row.log_sampling,
             row.topic,
             state["status"],
             state.get("reason", ""),
@@ -243,6 +243,11 @@ class Servings:
                 select(ServingRow).where(ServingRow.project_id == prow.id).order_by(ServingRow.name)
             )
             return [self._describe(s, row) for row in rows]
+
+    def _require(self, name: str) -> None:
+        """NotFound (or Forbidden for a non-member) unless the serving exists."""
+        with project_tx(self.project, SCOPE, write=False) as (s, prow):
+            _find(s, prow, name)
 
     def exists(self, name: str) -> bool:
         try:
@@ -392,7 +397,7 @@ class Servings:
             "instances": row.instances,
             "batching": row.batching,
             "log": log,
-            "log_sampling": row.log_sampling if row.log_sampling is not None else 1.0,
+            "log_sampling": row.log_sampling,
             "health": self._health(),
             "run_dir": str(runtime.run_dir(root, row.name)),
             "log_dir": str(runtime.log_dir(root, row.name)),
@@ -492,8 +497,7 @@ class Servings:
     def stop(self, name: str, timeout_s: float = 30.0) -> Serving:
         """Stop the instances (each writes its queued inference log records) and the
         supervisor; a supervisor that does not stop in ``timeout_s`` is killed."""
-        with project_tx(self.project, SCOPE, write=False) as (s, prow):
-            _find(s, prow, name)
+        self._require(name)
         runtime.stop_supervisor(runtime.run_dir(self.project.root, name), timeout_s)
         return self.get_serving(name)
 
@@ -571,15 +575,13 @@ class Servings:
         ``instance-<i>``; ``log_sources`` lists them), running or stopped."""
         from eolab.serving.instance_logs import read_log
 
-        with project_tx(self.project, SCOPE, write=False) as (s, prow):
-            _find(s, prow, name)
+        self._require(name)
         return read_log(self.project.root, name, source, tail)
 
     def log_sources(self, name: str) -> list[str]:
         from eolab.serving.instance_logs import log_sources
 
-        with project_tx(self.project, SCOPE, write=False) as (s, prow):
-            _find(s, prow, name)
+        self._require(name)
         return log_sources(self.project.root, name)
 
     def consumer(self, name: str, group: str) -> InferenceLogConsumer:

@@ -48,7 +48,6 @@ from eolab.serving.runtime import Status
 
 MAX_START_FAILURES = 3
 POLL_S = 0.1
-DEFAULT_HEALTH = {"interval_s": 2.0, "timeout_s": 5.0, "failures": 3}
 _log = logging.getLogger("eolab.serving.supervisor")
 
 
@@ -112,7 +111,7 @@ class Supervisor:
         self.update_error = ""
         self.attempted = self.spec.get("generation", 0)  # of the last spec read
         self.proxy_port: int | None = None
-        self.health = {**DEFAULT_HEALTH, **(self.spec.get("health") or {})}
+        self.health = self.spec["health"]  # interval_s, timeout_s, failures (the settings)
         self.started_at = _now()
         self.client = AsyncHTTPClient(force_instance=True)
         self._stop = asyncio.Event()
@@ -183,7 +182,7 @@ class Supervisor:
                 if self._stop.is_set()
                 else (f"instance {inst.index} did not load the model in {timeout:.0f} s")
             )
-        url = f"http://127.0.0.1:{inst.port}/v1/models/{self.spec['serving']}"
+        url = self.status_url(inst)
         while time.monotonic() < deadline:
             try:
                 response = await self.client.fetch(url, raise_error=False, request_timeout=5)
@@ -264,9 +263,13 @@ class Supervisor:
             self.write_state()
             asyncio.create_task(self.restart(index))
 
+    def status_url(self, inst: Instance) -> str:
+        """The TF-Serving status route of an instance: what health checks ask."""
+        return f"http://127.0.0.1:{inst.port}/v1/models/{self.spec['serving']}"
+
     async def probe(self, inst: Instance) -> str:
         """'' when the instance answers its status route in time, else what went wrong."""
-        url = f"http://127.0.0.1:{inst.port}/v1/models/{self.spec['serving']}"
+        url = self.status_url(inst)
         try:
             response = await self.client.fetch(
                 url, raise_error=False, request_timeout=float(self.health["timeout_s"])
