@@ -134,6 +134,10 @@ async def test_servings_crud_start_stop_and_log_over_rest(
         "PUT", base, {"model_name": "rested", "model_server": "python", "log_sampling": 0.5}
     )
     assert status == 200 and body["log_sampling"] == 0.5
+    status, body, _ = await api(
+        "PUT", base, {"model_name": "rested", "model_server": "python"}
+    )  # back to logging every request: the log is read back below
+    assert status == 200 and body["log_sampling"] == 1.0
     status, body, _ = await api("POST", base, params="?action=launch")
     assert status == 400 and "must be one of ['start', 'stop']" in body["error"]["message"]
 

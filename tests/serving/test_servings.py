@@ -299,16 +299,16 @@ def test_a_hung_instance_leaves_the_rotation_then_is_killed_and_restarted(servin
         serving_health_failures=3,
     )
     fast = Project(ws, "ExtremeEarth").serving
-    fast.create_or_update("Watched", adder, model_server="python", instances=2)
-    victim = fast.start("Watched", progress=False).instances[0]
+    fast.create_or_update("Hung", adder, model_server="python", instances=2)
+    victim = fast.start("Hung", progress=False).instances[0]
     os.kill(victim.pid, signal.SIGSTOP)
     try:
-        wait_for(lambda: fast.get_serving("Watched").instances[0].missed_probes >= 1, 10)
-        answers = [fast.make_inference_request("Watched", [[1, 1, 1, 1]]) for _ in range(10)]
+        wait_for(lambda: fast.get_serving("Hung").instances[0].missed_probes >= 1, 10)
+        answers = [fast.make_inference_request("Hung", [[1, 1, 1, 1]]) for _ in range(10)]
         assert answers == [{"predictions": [4.0]}] * 10  # instance 1 answered meanwhile
 
         def restarted():
-            now = fast.get_serving("Watched").instances[0]
+            now = fast.get_serving("Hung").instances[0]
             return now if now.status == "Running" and now.pid != victim.pid else None
 
         back = wait_for(restarted, 30)
@@ -319,10 +319,10 @@ def test_a_hung_instance_leaves_the_rotation_then_is_killed_and_restarted(servin
     assert "missed 3 health probes in a row (hung" in back.last_error
     with pytest.raises(ProcessLookupError):
         os.kill(victim.pid, 0)  # killed and reaped, not left behind stopped
-    log = (runtime.log_dir(fast.project.root, "Watched") / runtime.SUPERVISOR_LOG).read_text()
+    log = (runtime.log_dir(fast.project.root, "Hung") / runtime.SUPERVISOR_LOG).read_text()
     assert f"instance 0 (pid {victim.pid}) is hung (3 health probes missed in a row)" in log
-    assert fast.make_inference_request("Watched", [[1, 2, 3, 4]]) == {"predictions": [10.0]}
-    fast.delete("Watched")
+    assert fast.make_inference_request("Hung", [[1, 2, 3, 4]]) == {"predictions": [10.0]}
+    fast.delete("Hung")
 
 
 def _gauge(port: int, name: str) -> float:
