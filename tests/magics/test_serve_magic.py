@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def summer(project: eolab.Project, tmp_path: Path) -> Iterator[str]:
         project.serving.stop(serving.name)
 
 
+def wait_logged(project: eolab.Project, records: int) -> None:
+    """Until Summer's log holds ``records``: it is written asynchronously, after the answer."""
+    deadline = time.monotonic() + 30
+    while len(project.serving.get_inference_log("Summer")) < records:
+        assert time.monotonic() < deadline, f"fewer than {records} records logged in 30 s"
+        time.sleep(0.05)
+
+
 def test_serve_lifecycle_predict_log_monitor(in_project, summer, project, capsys):
     created = in_project("serve create Summer --model summer --model-server python --instances 1")
     assert isinstance(created, Serving)
@@ -62,6 +71,7 @@ def test_serve_lifecycle_predict_log_monitor(in_project, summer, project, capsys
     response = in_project("serve predict Summer '{\"instances\": [[1, 2, 3], [0.5, 0.5, 0]]}'")
     assert response == {"predictions": [6.0, 1.0]}
     in_project("serve predict Summer '{\"instances\": [[1, 1, 1]]}'")
+    wait_logged(project, 2)
 
     log = in_project("serve log Summer --tail 1")
     assert log.column("code") == [200] and len(log.data) == 1
@@ -87,6 +97,7 @@ def test_serve_lifecycle_predict_log_monitor(in_project, summer, project, capsys
     assert few.drift == [] and "3 served row(s)" in few.drift_note  # too few rows for PSI
     rows = json.dumps({"instances": [[0.5, 1.0, 0.0]] * 60})
     in_project(f"serve predict Summer '{rows}'")
+    wait_logged(project, 3)
     drift = in_project("serve monitor Summer --reference cols --version 1").drift
     assert [(d.index, d.feature) for d in drift] == [(0, "a"), (1, "b"), (2, "c")]
     assert sum(drift[0].served) == 63  # every row that was served
